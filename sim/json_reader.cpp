@@ -1,0 +1,201 @@
+// Implementation of json_reader.hpp.
+#include "sim/json_reader.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace faascale {
+namespace {
+
+std::string describe(const nlohmann::json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) {
+    s.resize(57);
+    s.append("...");
+  }
+  return s;
+}
+
+// Converts a byte offset into "line L, column C" (both 1-based).
+std::string line_column(const std::string& text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return fmt::format("line {}, column {}", line, column);
+}
+
+}  // namespace
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& file) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann reports the offset one past the offending byte.
+    const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
+    std::string what = e.what();
+    const auto cut = what.find("syntax error");
+    throw InputError(fmt::format("{}: {}: malformed JSON ({}). Fix the syntax at or just before that position.", file,
+                                 line_column(text, offset),
+                                 cut == std::string::npos ? what : what.substr(cut)));
+  }
+}
+
+nlohmann::json read_json_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open the file. Check the path.", file));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return parse_json_text(buffer.str(), file);
+}
+
+JsonReader::JsonReader(const nlohmann::json& value, std::string file, std::string path,
+                       nlohmann::json& resolved)
+    : value_(value), file_(std::move(file)), path_(std::move(path)), resolved_(resolved) {
+  if (!value_.is_object()) {
+    throw InputError(fmt::format("{}: {}: expected a JSON object, got {}.", file_, path_, describe(value_)));
+  }
+  if (!resolved_.is_object()) resolved_ = nlohmann::json::object();
+}
+
+std::string JsonReader::path_of(std::string_view key) const { return fmt::format("{}.{}", path_, key); }
+
+void JsonReader::fail(std::string_view key, const std::string& problem) const {
+  throw InputError(fmt::format("{}: {}: {}", file_, path_of(key), problem));
+}
+
+bool JsonReader::has(std::string_view key) const { return value_.contains(key); }
+
+const nlohmann::json* JsonReader::lookup(std::string_view key) {
+  read_.emplace(key);
+  auto it = value_.find(key);
+  return it == value_.end() ? nullptr : &*it;
+}
+
+double JsonReader::number(std::string_view key, double min, double max, std::optional<double> fallback) {
+  const nlohmann::json* v = lookup(key);
+  double result;
+  if (v == nullptr) {
+    if (!fallback) fail(key, fmt::format("missing; add a number in [{}, {}].", min, max));
+    result = *fallback;
+  } else {
+    if (!v->is_number()) fail(key, fmt::format("expected a number in [{}, {}], got {}.", min, max, describe(*v)));
+    result = v->get<double>();
+    if (!std::isfinite(result) || result < min || result > max) {
+      fail(key, fmt::format("{} is out of range; use a number in [{}, {}].", describe(*v), min, max));
+    }
+  }
+  resolved_[std::string(key)] = result;
+  return result;
+}
+
+std::int64_t JsonReader::integer(std::string_view key, std::int64_t min, std::int64_t max,
+                                 std::optional<std::int64_t> fallback) {
+  const nlohmann::json* v = lookup(key);
+  std::int64_t result;
+  if (v == nullptr) {
+    if (!fallback) fail(key, fmt::format("missing; add an integer in [{}, {}].", min, max));
+    result = *fallback;
+  } else {
+    const bool integral = v->is_number_integer() ||
+                          (v->is_number_float() && std::isfinite(v->get<double>()) &&
+                           v->get<double>() == std::floor(v->get<double>()) && std::abs(v->get<double>()) < 9e15);
+    if (!integral) fail(key, fmt::format("expected an integer in [{}, {}], got {}.", min, max, describe(*v)));
+    if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+      fail(key, fmt::format("{} is out of range; use an integer in [{}, {}].", describe(*v), min, max));
+    }
+    result = v->is_number_float() ? static_cast<std::int64_t>(v->get<double>()) : v->get<std::int64_t>();
+    if (result < min || result > max) {
+      fail(key, fmt::format("{} is out of range; use an integer in [{}, {}].", describe(*v), min, max));
+    }
+  }
+  resolved_[std::string(key)] = result;
+  return result;
+}
+
+std::string JsonReader::text(std::string_view key, std::optional<std::string> fallback) {
+  const nlohmann::json* v = lookup(key);
+  std::string result;
+  if (v == nullptr) {
+    if (!fallback) fail(key, "missing; add a string.");
+    result = *fallback;
+  } else {
+    if (!v->is_string()) fail(key, fmt::format("expected a string, got {}.", describe(*v)));
+    result = v->get<std::string>();
+  }
+  resolved_[std::string(key)] = result;
+  return result;
+}
+
+std::string JsonReader::choice(std::string_view key, std::initializer_list<std::string_view> allowed,
+                               std::optional<std::string> fallback) {
+  std::string options;
+  for (auto a : allowed) options += fmt::format("{}\"{}\"", options.empty() ? "" : ", ", a);
+  const nlohmann::json* v = lookup(key);
+  if (v != nullptr && !v->is_string()) fail(key, fmt::format("expected one of {}, got {}.", options, describe(*v)));
+  if (v == nullptr && !fallback) fail(key, fmt::format("missing; add one of {}.", options));
+  std::string result = v ? v->get<std::string>() : *fallback;
+  bool ok = false;
+  for (auto a : allowed) ok = ok || a == result;
+  if (!ok) fail(key, fmt::format("\"{}\" is not supported; use one of {}.", result, options));
+  resolved_[std::string(key)] = result;
+  return result;
+}
+
+JsonReader JsonReader::object(std::string_view key, bool optional_empty) {
+  const nlohmann::json* v = lookup(key);
+  if (v == nullptr) {
+    if (!optional_empty) fail(key, "missing; add this object (see docs/scenarios.md).");
+    v = &empty_;
+  }
+  return JsonReader(*v, file_, path_of(key), resolved_[std::string(key)]);
+}
+
+void JsonReader::finish() const {
+  for (const auto& [key, unused] : value_.items()) {
+    if (read_.find(key) == read_.end()) {
+      fail(key, "unknown key; remove it or check its spelling against docs/scenarios.md.");
+    }
+  }
+}
+
+void apply_override(nlohmann::json& doc, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw InputError(fmt::format("--set {}: expected PATH=VALUE, for example function.max_inflight=8.", assignment));
+  }
+  const std::string path = assignment.substr(0, eq);
+  const std::string raw = assignment.substr(eq + 1);
+  nlohmann::json value = nlohmann::json::accept(raw) ? nlohmann::json::parse(raw) : nlohmann::json(raw);
+  nlohmann::json* node = &doc;
+  std::string walked = "$";
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) throw InputError(fmt::format("--set {}: empty key in the path.", assignment));
+    if (!node->is_object()) {
+      throw InputError(fmt::format("--set {}: {} is not an object, so it has no key \"{}\".", assignment, walked, key));
+    }
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    if (!node->contains(key)) {
+      throw InputError(fmt::format("--set {}: {} has no section \"{}\".", assignment, walked, key));
+    }
+    node = &(*node)[key];
+    walked += "." + key;
+    start = dot + 1;
+  }
+}
+
+}  // namespace faascale

@@ -1,0 +1,65 @@
+// Strict reading of one JSON object of a scenario: every value is type- and range-checked,
+// errors name the file and the JSON path ($.function.max_inflight), and finish() rejects
+// keys nobody read, so a typo never silently falls back to a default.
+//
+// Each reader also writes every value it returns, defaults included, into a "resolved"
+// object: the fully explicit scenario that summary.json records.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/input_error.hpp"
+
+namespace faascale {
+
+// Parses a whole JSON document; a syntax error names the file, line and column.
+nlohmann::json parse_json_text(const std::string& text, const std::string& file);
+nlohmann::json read_json_file(const std::string& file);
+
+class JsonReader {
+ public:
+  // `value` must outlive the reader; `resolved` receives what was read.
+  JsonReader(const nlohmann::json& value, std::string file, std::string path, nlohmann::json& resolved);
+
+  bool has(std::string_view key) const;
+  double number(std::string_view key, double min, double max, std::optional<double> fallback = {});
+  std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max,
+                       std::optional<std::int64_t> fallback = {});
+  std::string text(std::string_view key, std::optional<std::string> fallback = {});
+  // A string that must be one of `allowed`.
+  std::string choice(std::string_view key, std::initializer_list<std::string_view> allowed,
+                     std::optional<std::string> fallback = {});
+  // A nested object, read by its own reader (required unless `optional_empty`, which reads
+  // a missing key as {}).
+  JsonReader object(std::string_view key, bool optional_empty = false);
+  // Throws for every key of the object that no call above asked for.
+  void finish() const;
+
+  [[noreturn]] void fail(std::string_view key, const std::string& problem) const;
+  std::string path_of(std::string_view key) const;
+  const std::string& file() const { return file_; }
+
+ private:
+  const nlohmann::json* lookup(std::string_view key);
+
+  const nlohmann::json& value_;
+  std::string file_;
+  std::string path_;
+  nlohmann::json& resolved_;
+  std::set<std::string, std::less<>> read_;
+  nlohmann::json empty_ = nlohmann::json::object();
+};
+
+// Applies a command-line override "a.b.c=VALUE" to a scenario document. VALUE is parsed as
+// JSON when it is valid JSON and taken as a string otherwise. Intermediate objects must
+// exist (so a misspelt section is an error, not a new key).
+void apply_override(nlohmann::json& doc, const std::string& assignment);
+
+}  // namespace faascale

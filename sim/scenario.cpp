@@ -1,0 +1,73 @@
+// Implementation of scenario.hpp.
+#include "sim/scenario.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "sim/policy.hpp"
+
+namespace faascale {
+namespace {
+
+FunctionSpec read_function(JsonReader r) {
+  FunctionSpec f;
+  f.service = Distribution::read(r.object("service"));
+  f.cold_start = Distribution::read(r.object("cold_start"));
+  f.max_inflight = r.integer("max_inflight", 1, 1'000'000, 1);
+  f.timeout_s = r.number("timeout_s", 1e-6, 1e12, 30.0);
+  f.cpu_request_cores = r.number("cpu_request_cores", 1e-6, 1e4, 0.1);
+  f.cpu_limit_cores = r.number("cpu_limit_cores", 0.0, 1e4, 0.0);
+  f.memory_request_mib = r.number("memory_request_mib", 1e-6, 1e9, 256.0);
+  f.memory_idle_mib = r.number("memory_idle_mib", 0.0, 1e9, 0.25 * f.memory_request_mib);
+  f.memory_per_request_mib = r.number("memory_per_request_mib", 0.0, 1e9, 0.0625 * f.memory_request_mib);
+  r.finish();
+  return f;
+}
+
+PlatformSpec read_platform(JsonReader r) {
+  PlatformSpec p;
+  p.kind = r.choice("kind", {"openfaas"}, "openfaas");
+  p.min_replicas = r.integer("min_replicas", 0, 100000, 1);
+  p.max_replicas = r.integer("max_replicas", 1, 100000, 24);
+  p.initial_replicas = r.integer("initial_replicas", 0, 100000, p.min_replicas);
+  p.queue_capacity = r.integer("queue_capacity", 0, 1'000'000'000, 0);
+  const std::string routing = r.choice("routing", {"random", "round-robin", "least-loaded"}, "random");
+  p.routing = routing == "random" ? Routing::random : routing == "round-robin" ? Routing::round_robin : Routing::least_loaded;
+  r.finish();
+  if (p.min_replicas > p.max_replicas) {
+    r.fail("min_replicas", fmt::format("{} exceeds max_replicas {}; make min_replicas <= max_replicas.",
+                                       p.min_replicas, p.max_replicas));
+  }
+  if (p.initial_replicas < p.min_replicas || p.initial_replicas > p.max_replicas) {
+    r.fail("initial_replicas", fmt::format("{} is outside [min_replicas, max_replicas] = [{}, {}].",
+                                           p.initial_replicas, p.min_replicas, p.max_replicas));
+  }
+  return p;
+}
+
+}  // namespace
+
+Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file) {
+  Scenario s;
+  s.file = file;
+  nlohmann::json resolved = nlohmann::json::object();
+  JsonReader r(doc, file, "$", resolved);
+  s.name = r.text("name", std::filesystem::path(file).stem().string());
+  s.seed = static_cast<std::uint64_t>(r.integer("seed", 0, std::int64_t{1} << 53, 1));
+  s.control_interval_s = r.number("control_interval_s", 1e-3, 1e6, 30.0);
+  const std::string base_dir = std::filesystem::path(file).parent_path().string();
+  s.trace = TraceSpec::read(r.object("trace"), base_dir);
+  const double span = s.trace.span_s();
+  s.duration_s = r.number("duration_s", 1e-3, 1e10, std::isfinite(span) ? std::optional<double>(span) : std::nullopt);
+  s.function = read_function(r.object("function"));
+  s.platform = read_platform(r.object("platform", true));
+  r.object("autoscaler");  // marks the key as read; make_policy() validates its content
+  r.finish();
+  s.autoscaler = doc.at("autoscaler");
+  make_policy(s.autoscaler, file, resolved["autoscaler"]);  // validates now, before any output
+  s.resolved = std::move(resolved);
+  return s;
+}
+
+}  // namespace faascale

@@ -1,0 +1,487 @@
+// Implementation of simulator.hpp; docs/model.md states the semantics in prose.
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+namespace faascale {
+namespace {
+
+constexpr double kNever = EventHeap::kNever;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Priority classes for simultaneous events (lower first): a window closes before anything
+// else at its boundary, the autoscaler acts next, then pods free their slots, then queued
+// requests time out, and arrivals come last so they can use what was just freed.
+enum : std::uint32_t { kWindowFirst = 0, kPolicySecond = 1, kPodsThird = 2, kQueueFourth = 3 };  // arrivals: run_until()
+
+}  // namespace
+
+Simulator::Simulator(const Scenario& scenario, std::unique_ptr<Policy> policy, WindowSink sink)
+    : scenario_(scenario),
+      function_(scenario.function),
+      policy_(std::move(policy)),
+      sink_(std::move(sink)),
+      arrivals_(make_arrival_source(scenario.trace, scenario.seed)),
+      demand_rng_(scenario.seed, Stream::demands),
+      cold_start_rng_(scenario.seed, Stream::cold_starts),
+      routing_rng_(scenario.seed, Stream::routing),
+      by_load_(static_cast<std::size_t>(function_.max_inflight) + 1) {
+  events_.resize(kFirstPodEntity);
+  events_.set_priority(kWindowEntity, kWindowFirst);
+  events_.set_priority(kPolicyEntity, kPolicySecond);
+  events_.set_priority(kQueueEntity, kQueueFourth);
+
+  window_.cpu_request_cores = function_.cpu_request_cores;
+  window_.memory_request_mib = function_.memory_request_mib;
+  window_.end_s = scenario_.control_interval_s;
+  events_.schedule(kWindowEntity, window_.end_s);
+
+  desired_ = scenario_.platform.initial_replicas;
+  for (std::int64_t i = 0; i < desired_; ++i) create_pod(0.0);  // initial pods are warm
+  for (std::uint32_t p = 0; p < pods_.size(); ++p) on_pod_event(p);
+
+  if (policy_) events_.schedule(kPolicyEntity, 0.0);
+  next_arrival_s_ = arrivals_->next();
+  reschedule_touched_pods();
+}
+
+void Simulator::run_until(double t) {
+  while (true) {
+    // The next arrival is kept out of the heap (it changes with every request); it comes
+    // last among simultaneous events, so it goes first only when strictly earlier.
+    const bool arrival_next = next_arrival_s_ < events_.top_time();
+    const double when = arrival_next ? next_arrival_s_ : events_.top_time();
+    if (!std::isfinite(when)) break;
+    const std::uint32_t entity = arrival_next ? kArrivalEntity : events_.top();
+    if (!(when < t || (when == t && entity == kWindowEntity))) break;
+    advance_clock(when);
+    ++events_processed_;
+    switch (entity) {
+      case kWindowEntity: on_window_close(); break;
+      case kPolicyEntity: on_policy_tick(); break;
+      case kQueueEntity: on_queue_timeout(); break;
+      case kArrivalEntity: on_arrival(); break;
+      default: on_pod_event(entity - kFirstPodEntity);
+    }
+    reschedule_touched_pods();
+  }
+  if (t > now_ && std::isfinite(t)) advance_clock(t);
+}
+
+void Simulator::advance_clock(double t) {
+  const double dt = t - now_;
+  if (dt > 0) {
+    window_.cpu_core_seconds += cores_in_use_ * dt;
+    const auto serving = static_cast<double>(ready_.size()) + static_cast<double>(draining_);
+    window_.memory_mib_seconds +=
+        (serving * function_.memory_idle_mib + static_cast<double>(in_flight_) * function_.memory_per_request_mib) * dt;
+    window_.replica_seconds += static_cast<double>(alive_) * dt;
+    window_.ready_pod_seconds += static_cast<double>(ready_.size()) * dt;
+    window_.in_system_seconds += static_cast<double>(in_flight_ + static_cast<std::int64_t>(queue_.size())) * dt;
+    now_ = t;
+  }
+}
+
+RunTotals Simulator::totals() const {
+  RunTotals t = closed_;
+  t.add(window_);
+  t.events = events_processed_;
+  return t;
+}
+
+// ---- events ---------------------------------------------------------------------------
+
+void Simulator::on_window_close() {
+  window_.ready_replicas = static_cast<std::int64_t>(ready_.size());
+  window_.desired_replicas = desired_;
+  window_.pods = alive_;
+  window_.queued = static_cast<std::int64_t>(queue_.size());
+  window_.in_flight = in_flight_;
+  std::tie(window_.client_p95_s, window_.client_p99_s) = nearest_rank_quantiles(window_latencies_, 0.95, 0.99);
+  if (sink_) sink_(window_);
+  closed_.add(window_);
+  last_window_ = window_;
+  has_last_window_ = true;
+
+  const std::int64_t next_index = window_.index + 1;
+  window_ = WindowMetrics{};
+  window_.index = next_index;
+  window_.cpu_request_cores = function_.cpu_request_cores;
+  window_.memory_request_mib = function_.memory_request_mib;
+  window_.start_s = now_;
+  // Boundaries are multiples of the interval, not sums, so they never drift.
+  window_.end_s = static_cast<double>(next_index + 1) * scenario_.control_interval_s;
+  window_latencies_.clear();
+  events_.schedule(kWindowEntity, window_.end_s);
+}
+
+void Simulator::on_policy_tick() {
+  desired_ = policy_->decide(view());
+  apply_desired();
+  events_.schedule(kPolicyEntity, now_ + policy_->period_s());
+}
+
+void Simulator::on_arrival() {
+  ++window_.arrivals;
+  admit(Request{now_, function_.service.sample(demand_rng_)});
+  next_arrival_s_ = arrivals_->next();
+}
+
+void Simulator::on_queue_timeout() {
+  // The head is the oldest request, so it has the earliest deadline.
+  const Request head = queue_.front();
+  queue_.pop_front();
+  finish(Outcome::timed_out, head.arrival_s, kNaN, false);
+  schedule_queue_timeout();
+}
+
+void Simulator::on_pod_event(std::uint32_t p) {
+  Pod& pod = pods_[p];
+  if (pod.state == PodState::starting) {
+    pod.state = PodState::ready;
+    --starting_;
+    add_ready(p);
+    drain_queue();
+    touch(p);
+    return;
+  }
+  bring_up_to_date(pod);
+  const Running done = pod.running[pod.next_slot];
+  const std::size_t before = pod.running.size();
+  if (!pod.next_is_timeout) pod.virtual_time = std::max(pod.virtual_time, done.finish_v);
+  pod.running[pod.next_slot] = pod.running.back();
+  pod.running.pop_back();
+  --in_flight_;
+  if (pod.running.empty()) pod.virtual_time = 0;  // restart the origin: keeps precision
+  cores_in_use_ += (function_.cpu_limit_cores > 0 ? std::min<double>(static_cast<double>(pod.running.size()),
+                                                                      function_.cpu_limit_cores) -
+                                                        std::min<double>(static_cast<double>(before),
+                                                                         function_.cpu_limit_cores)
+                                                  : -1.0);
+  if (in_flight_ == 0) cores_in_use_ = 0;  // exact zero, no accumulated rounding
+  finish(pod.next_is_timeout ? Outcome::timed_out : Outcome::ok, done.arrival_s, done.dispatched_s, done.cold_affected);
+  if (pod.state == PodState::ready) {
+    set_load(p, before, pod.running.size());
+    drain_queue();
+  } else if (pod.running.empty()) {
+    release_pod(p);  // a draining pod exits with its last request
+    return;
+  }
+  touch(p);
+}
+
+// ---- requests -------------------------------------------------------------------------
+
+void Simulator::admit(const Request& request) {
+  const std::int64_t capacity = scenario_.platform.queue_capacity;
+  if (capacity > 0) {
+    // Gateway queue: straight to a pod when nothing waits and a slot is free.
+    if (queue_.empty()) {
+      const std::int64_t pod = least_loaded_free_pod();
+      if (pod >= 0) {
+        dispatch(static_cast<std::uint32_t>(pod), request);
+        return;
+      }
+    }
+    if (static_cast<std::int64_t>(queue_.size()) >= capacity) {
+      finish(Outcome::rejected, request.arrival_s, kNaN, false);
+      return;
+    }
+    queue_.push_back(request);
+    if (queue_.size() == 1) schedule_queue_timeout();
+    return;
+  }
+  // Direct routing; with no ready pod, hold the request until one is ready.
+  if (ready_.empty()) {
+    queue_.push_back(request);
+    if (queue_.size() == 1) schedule_queue_timeout();
+    return;
+  }
+  const std::uint32_t pod = route();
+  if (static_cast<std::int64_t>(pods_[pod].running.size()) >= function_.max_inflight) {
+    // of-watchdog answers 429 at once: the request reached the pod, so the gateway times
+    // that (instant) forwarding.
+    finish(Outcome::rejected, request.arrival_s, now_, false);
+    return;
+  }
+  dispatch(pod, request);
+}
+
+void Simulator::drain_queue() {
+  if (queue_.empty()) return;
+  const bool direct = scenario_.platform.queue_capacity == 0;
+  if (direct) {
+    if (ready_.empty()) return;
+    std::deque<Request> held;
+    held.swap(queue_);
+    events_.cancel(kQueueEntity);
+    for (const Request& r : held) admit(r);
+    return;
+  }
+  bool moved = false;
+  while (!queue_.empty()) {
+    const std::int64_t pod = least_loaded_free_pod();
+    if (pod < 0) break;
+    const Request head = queue_.front();
+    queue_.pop_front();
+    dispatch(static_cast<std::uint32_t>(pod), head);
+    moved = true;
+  }
+  if (moved) schedule_queue_timeout();
+}
+
+void Simulator::dispatch(std::uint32_t p, const Request& request) {
+  Pod& pod = pods_[p];
+  bring_up_to_date(pod);
+  const std::size_t before = pod.running.size();
+  pod.running.push_back(Running{pod.virtual_time + request.demand, request.arrival_s + function_.timeout_s,
+                                request.arrival_s, now_, pod.ready_s > request.arrival_s});
+  ++in_flight_;
+  cores_in_use_ += function_.cpu_limit_cores > 0
+                       ? std::min<double>(static_cast<double>(before + 1), function_.cpu_limit_cores) -
+                             std::min<double>(static_cast<double>(before), function_.cpu_limit_cores)
+                       : 1.0;
+  set_load(p, before, before + 1);
+  touch(p);
+}
+
+void Simulator::finish(Outcome outcome, double arrival_s, double dispatched_s, bool cold_affected) {
+  const double latency = now_ - arrival_s;
+  window_.latency_sum_s += latency;
+  if (!std::isnan(dispatched_s)) {
+    window_.gateway.add(now_ - dispatched_s);
+    const double wait = dispatched_s - arrival_s;
+    ++window_.dispatched;
+    window_.wait_sum_s += wait;
+    window_.waited += wait > 0;
+    window_.cold_start_affected += cold_affected;
+  }
+  switch (outcome) {
+    case Outcome::ok:
+      ++window_.ok;
+      window_.ok_gateway_seconds += now_ - dispatched_s;
+      window_.ok_latency_sum_s += latency;
+      window_latencies_.push_back(latency);
+      ok_latency_.add(latency);
+      break;
+    case Outcome::rejected: ++window_.rejected; break;
+    case Outcome::timed_out: ++window_.timed_out; break;
+  }
+}
+
+// ---- pods -----------------------------------------------------------------------------
+
+double Simulator::rate(std::size_t running) const {
+  // Each request runs at most at one core; a CPU limit is shared equally.
+  const double limit = function_.cpu_limit_cores;
+  return limit > 0 && static_cast<double>(running) > limit ? limit / static_cast<double>(running) : 1.0;
+}
+
+void Simulator::bring_up_to_date(Pod& pod) {
+  if (!pod.running.empty()) pod.virtual_time += rate(pod.running.size()) * (now_ - pod.virtual_at_s);
+  pod.virtual_at_s = now_;
+}
+
+void Simulator::touch(std::uint32_t p) {
+  if (!pods_[p].touched) {
+    pods_[p].touched = true;
+    touched_.push_back(p);
+  }
+}
+
+void Simulator::reschedule_touched_pods() {
+  for (std::uint32_t p : touched_) {
+    pods_[p].touched = false;
+    reschedule(p);
+  }
+  touched_.clear();
+}
+
+void Simulator::reschedule(std::uint32_t p) {
+  Pod& pod = pods_[p];
+  const std::uint32_t entity = kFirstPodEntity + p;
+  if (pod.state == PodState::free) {
+    events_.cancel(entity);
+    return;
+  }
+  if (pod.state == PodState::starting) {
+    events_.schedule(entity, pod.ready_s);
+    return;
+  }
+  if (pod.running.empty()) {
+    events_.cancel(entity);
+    return;
+  }
+  std::uint32_t first_finish = 0, first_deadline = 0;
+  for (std::uint32_t i = 1; i < pod.running.size(); ++i) {
+    if (pod.running[i].finish_v < pod.running[first_finish].finish_v) first_finish = i;
+    if (pod.running[i].deadline_s < pod.running[first_deadline].deadline_s) first_deadline = i;
+  }
+  const double finish_s =
+      now_ + std::max(0.0, pod.running[first_finish].finish_v - pod.virtual_time) / rate(pod.running.size());
+  const double deadline_s = pod.running[first_deadline].deadline_s;
+  // A request that would finish exactly at its deadline succeeds.
+  pod.next_is_timeout = deadline_s < finish_s;
+  pod.next_slot = pod.next_is_timeout ? first_deadline : first_finish;
+  events_.schedule(entity, pod.next_is_timeout ? deadline_s : finish_s);
+}
+
+void Simulator::schedule_queue_timeout() {
+  events_.schedule(kQueueEntity, queue_.empty() ? kNever : queue_.front().arrival_s + function_.timeout_s);
+}
+
+void Simulator::set_load(std::uint32_t p, std::size_t before, std::size_t after) {
+  Pod& pod = pods_[p];
+  if (pod.state != PodState::ready) return;
+  auto& from = by_load_[before];
+  const std::uint32_t moved = from.back();
+  from[pod.load_position] = moved;
+  pods_[moved].load_position = pod.load_position;
+  from.pop_back();
+  pod.load_position = static_cast<std::uint32_t>(by_load_[after].size());
+  by_load_[after].push_back(p);
+  lowest_load_hint_ = std::min(lowest_load_hint_, after);
+}
+
+void Simulator::add_ready(std::uint32_t p) {
+  Pod& pod = pods_[p];
+  pod.ready_position = static_cast<std::uint32_t>(ready_.size());
+  ready_.push_back(p);
+  const std::size_t load = pod.running.size();
+  pod.load_position = static_cast<std::uint32_t>(by_load_[load].size());
+  by_load_[load].push_back(p);
+  lowest_load_hint_ = std::min(lowest_load_hint_, load);
+}
+
+void Simulator::remove_ready(std::uint32_t p) {
+  Pod& pod = pods_[p];
+  const std::uint32_t last = ready_.back();
+  ready_[pod.ready_position] = last;
+  pods_[last].ready_position = pod.ready_position;
+  ready_.pop_back();
+  auto& bucket = by_load_[pod.running.size()];
+  const std::uint32_t moved = bucket.back();
+  bucket[pod.load_position] = moved;
+  pods_[moved].load_position = pod.load_position;
+  bucket.pop_back();
+}
+
+std::int64_t Simulator::least_loaded_free_pod() {
+  const auto full = static_cast<std::size_t>(function_.max_inflight);
+  while (lowest_load_hint_ < full && by_load_[lowest_load_hint_].empty()) ++lowest_load_hint_;
+  if (lowest_load_hint_ >= full) return -1;
+  return by_load_[lowest_load_hint_].back();
+}
+
+std::uint32_t Simulator::route() {
+  switch (scenario_.platform.routing) {
+    case Routing::random: return ready_[routing_rng_.below(ready_.size())];
+    case Routing::round_robin: return ready_[round_robin_++ % ready_.size()];
+    case Routing::least_loaded: {
+      const std::int64_t pod = least_loaded_free_pod();
+      return pod >= 0 ? static_cast<std::uint32_t>(pod) : ready_[0];
+    }
+  }
+  return ready_[0];
+}
+
+void Simulator::create_pod(double ready_s) {
+  std::uint32_t p;
+  if (!free_pods_.empty()) {
+    p = free_pods_.back();
+    free_pods_.pop_back();
+  } else {
+    p = static_cast<std::uint32_t>(pods_.size());
+    pods_.emplace_back();
+    events_.resize(kFirstPodEntity + pods_.size());
+    events_.set_priority(kFirstPodEntity + p, kPodsThird);
+  }
+  Pod& pod = pods_[p];
+  pod.state = PodState::starting;
+  pod.created_s = now_;
+  pod.ready_s = ready_s;
+  pod.virtual_time = 0;
+  pod.virtual_at_s = now_;
+  ++starting_;
+  ++alive_;
+  touch(p);
+}
+
+void Simulator::retire_pod(std::uint32_t p) {
+  Pod& pod = pods_[p];
+  if (pod.state == PodState::starting) {
+    --starting_;
+    release_pod(p);
+    return;
+  }
+  remove_ready(p);
+  if (pod.running.empty()) {
+    release_pod(p);
+  } else {
+    pod.state = PodState::draining;
+    ++draining_;
+  }
+}
+
+void Simulator::release_pod(std::uint32_t p) {
+  Pod& pod = pods_[p];
+  if (pod.state == PodState::draining) --draining_;
+  pod.state = PodState::free;
+  pod.running.clear();
+  --alive_;
+  events_.cancel(kFirstPodEntity + p);
+  free_pods_.push_back(p);
+}
+
+void Simulator::set_desired_replicas(std::int64_t replicas) {
+  desired_ = replicas;
+  apply_desired();
+  reschedule_touched_pods();
+}
+
+void Simulator::apply_desired() {
+  desired_ = std::clamp(desired_, scenario_.platform.min_replicas, scenario_.platform.max_replicas);
+  std::int64_t active = starting_ + static_cast<std::int64_t>(ready_.size());
+  for (; active < desired_; ++active) {
+    ++window_.cold_starts;
+    create_pod(now_ + function_.cold_start.sample(cold_start_rng_));
+  }
+  // Like a ReplicaSet scaling down: pods not yet ready go first, newest first, then ready
+  // pods, most recently ready first (scaling is rare, so a scan is fine).
+  for (; active > desired_; --active) {
+    std::int64_t victim = -1;
+    for (std::uint32_t p = 0; p < pods_.size(); ++p) {
+      const Pod& pod = pods_[p];
+      if (pod.state != PodState::starting) continue;
+      if (victim < 0 || pod.created_s >= pods_[victim].created_s) victim = p;
+    }
+    if (victim < 0) {
+      for (std::uint32_t p : ready_) {
+        if (victim < 0 || pods_[p].ready_s > pods_[victim].ready_s ||
+            (pods_[p].ready_s == pods_[victim].ready_s && p > victim)) {
+          victim = p;
+        }
+      }
+    }
+    retire_pod(static_cast<std::uint32_t>(victim));
+  }
+}
+
+PlatformView Simulator::view() const {
+  PlatformView v;
+  v.now_s = now_;
+  v.ready = static_cast<std::int64_t>(ready_.size());
+  v.starting = starting_;
+  v.draining = draining_;
+  v.desired = desired_;
+  v.queued = static_cast<std::int64_t>(queue_.size());
+  v.in_flight = in_flight_;
+  v.min_replicas = scenario_.platform.min_replicas;
+  v.max_replicas = scenario_.platform.max_replicas;
+  v.last_window = last_window();
+  return v;
+}
+
+}  // namespace faascale

@@ -47,7 +47,7 @@ void print_table(const nlohmann::json& m, const faascale::Scenario& s, double wa
   fmt::print("  {:<30} {:>13}%\n", "success", number(100.0 * d("success_ratio"), 2));
   fmt::print("  {:<30} {:>14}\n", "latency mean / p50 (s)", number(d("latency_mean_s")) + " / " + number(d("latency_p50_s")));
   fmt::print("  {:<30} {:>14}\n", "latency p95 / p99 (s)", number(d("latency_p95_s")) + " / " + number(d("latency_p99_s")));
-  fmt::print("  {:<30} {:>14}\n", "wait mean (s) / waited", number(d("wait_mean_s")) + " / " + number(100.0 * d("waited_fraction"), 1) + "%");
+  fmt::print("  {:<30} {:>14}\n", "wait mean (s) / waited %", number(d("wait_mean_s")) + " / " + number(100.0 * d("waited_fraction"), 1));
   fmt::print("  {:<30} {:>14}\n", "cold starts", i("cold_starts"));
   fmt::print("  {:<30} {:>14}\n", "cold-start-affected requests", i("cold_start_affected_requests"));
   fmt::print("  {:<30} {:>14}\n", "replica-seconds", number(d("replica_seconds"), 0));
@@ -58,19 +58,21 @@ void print_table(const nlohmann::json& m, const faascale::Scenario& s, double wa
 int run(int argc, char** argv) {
   CLI::App app{"Replays a scenario through the faascale simulator (docs/scenarios.md)."};
   std::string scenario_path, out_dir;
-  std::optional<std::int64_t> seed;
+  std::optional<std::string> seed;
   std::vector<std::string> overrides;
   bool quiet = false;
   app.add_option("scenario", scenario_path, "Scenario JSON file")->required();
   app.add_option("--out", out_dir, "Output folder (default runs/<scenario name>)");
-  app.add_option("--seed", seed, "Override the scenario's seed")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", seed, "Override the scenario's seed (an integer in [0, 2^53])");
   app.add_option("--set", overrides, "Override one value: json.path=value (repeatable)");
   app.add_flag("--quiet", quiet, "No progress lines");
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    std::cerr << "simrun: error: " << e.what() << " (see simrun --help)\n";
+    return 2;
   }
 
   // Everything is read and validated before anything is created on disk.
@@ -80,7 +82,7 @@ int run(int argc, char** argv) {
                                            doc.type_name()));
   }
   for (const auto& o : overrides) faascale::apply_override(doc, o);
-  if (seed) doc["seed"] = *seed;
+  if (seed) faascale::apply_override(doc, "seed=" + *seed);  // validated with the scenario, as $.seed
   const faascale::Scenario scenario = faascale::Scenario::from_json(doc, scenario_path);
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
 
@@ -92,7 +94,7 @@ int run(int argc, char** argv) {
     faascale::AtomicFile windows((fs::path(out_dir) / "windows.csv").string());
     windows.write(faascale::windows_csv_header());
     faascale::Simulator sim(scenario,
-                            faascale::make_policy(scenario.autoscaler, scenario.file, doc["autoscaler"]),
+                            scenario.make_autoscaler(),
                             [&](const faascale::WindowMetrics& w) { windows.write(faascale::windows_csv_row(w)); });
     const auto start = Clock::now();
     auto last_report = start;

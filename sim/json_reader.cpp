@@ -135,6 +135,15 @@ std::string JsonReader::text(std::string_view key, std::optional<std::string> fa
   return result;
 }
 
+bool JsonReader::boolean(std::string_view key, std::optional<bool> fallback) {
+  const nlohmann::json* v = lookup(key);
+  if (v == nullptr && !fallback) fail(key, "missing; add true or false.");
+  if (v != nullptr && !v->is_boolean()) fail(key, fmt::format("expected true or false, got {}.", describe(*v)));
+  const bool result = v ? v->get<bool>() : *fallback;
+  resolved_[std::string(key)] = result;
+  return result;
+}
+
 std::string JsonReader::choice(std::string_view key, std::initializer_list<std::string_view> allowed,
                                std::optional<std::string> fallback) {
   std::string options;

@@ -33,6 +33,7 @@ class JsonReader {
   std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max,
                        std::optional<std::int64_t> fallback = {});
   std::string text(std::string_view key, std::optional<std::string> fallback = {});
+  bool boolean(std::string_view key, std::optional<bool> fallback = {});
   // A string that must be one of `allowed`.
   std::string choice(std::string_view key, std::initializer_list<std::string_view> allowed,
                      std::optional<std::string> fallback = {});

@@ -1,37 +1,19 @@
-// make_policy() and the policies that need no more than a few lines.
-//
-// static: always asks for `replicas` (clamped by the platform). Parameters:
-//   replicas  integer >= 0 (required)
-//   period_s  seconds between (identical) decisions, default 30
+// make_policy(): the scenario's "autoscaler" object to a Policy.
 #include "sim/policy.hpp"
 
-#include "sim/json_reader.hpp"
+#include "sim/policies/policies.hpp"
 
 namespace faascale {
-namespace {
 
-class StaticPolicy final : public Policy {
- public:
-  StaticPolicy(std::int64_t replicas, double period_s) : replicas_(replicas), period_s_(period_s) {}
-  std::string_view kind() const override { return "static"; }
-  double period_s() const override { return period_s_; }
-  std::int64_t decide(const PlatformView&) override { return replicas_; }
-
- private:
-  std::int64_t replicas_;
-  double period_s_;
-};
-
-}  // namespace
-
-std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const std::string& file, nlohmann::json& resolved) {
+std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const PolicyContext& context, const std::string& file,
+                                    nlohmann::json& resolved) {
   JsonReader reader(spec, file, "$.autoscaler", resolved);
-  const std::string kind = reader.choice("kind", {"static"});
-  std::unique_ptr<Policy> policy;
-  if (kind == "static") {
-    const auto replicas = reader.integer("replicas", 0, 100000);
-    policy = std::make_unique<StaticPolicy>(replicas, reader.number("period_s", 1e-3, 1e9, 30.0));
-  }
+  const std::string kind = reader.choice("kind", {"static", "hpa", "kpa", "openfaas-ce", "openfaas-pro"});
+  std::unique_ptr<Policy> policy = kind == "static"        ? policies::make_static(reader, context)
+                                   : kind == "hpa"         ? policies::make_hpa(reader, context)
+                                   : kind == "kpa"         ? policies::make_kpa(reader, context)
+                                   : kind == "openfaas-ce" ? policies::make_openfaas_ce(reader, context)
+                                                           : policies::make_openfaas_pro(reader, context);
   reader.finish();
   return policy;
 }

@@ -4,7 +4,8 @@
 // live) time, with a view of the platform at that instant and of the last complete metrics
 // window. The platform clamps the answer to [min_replicas, max_replicas].
 //
-// Scenario key "autoscaler": {"kind": K, ...K's parameters}. Kinds: "static" (replicas).
+// Scenario key "autoscaler": {"kind": K, ...K's parameters}. Kinds and their upstream
+// behaviour: sim/policies/*.cpp, docs/autoscalers.md.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,18 @@ namespace faascale {
 
 struct WindowMetrics;
 
+// One pod as an autoscaler sees it (what the Kubernetes API and metrics-server report).
+struct PodView {
+  enum class Phase { starting, ready, draining };
+  std::uint64_t id = 0;           // unique over the run
+  Phase phase = Phase::starting;
+  double created_s = 0;
+  double ready_s = 0;             // when it became (or will become) ready
+  std::int64_t in_flight = 0;
+  double cpu_core_seconds = 0;    // CPU used since creation (cumulative, like cAdvisor's counter)
+  std::int64_t requests = 0;      // requests routed to it since creation (cumulative)
+};
+
 struct PlatformView {
   double now_s = 0;
   std::int64_t ready = 0;      // pods that take requests
@@ -28,6 +41,16 @@ struct PlatformView {
   std::int64_t in_flight = 0;  // requests executing in pods
   std::int64_t min_replicas = 0, max_replicas = 0;
   const WindowMetrics* last_window = nullptr;  // null before the first window closes
+  // Cumulative counters since time 0, which a policy differences over its own windows,
+  // as a Prometheus rate() does over counters.
+  std::int64_t arrivals_total = 0;
+  std::int64_t ok_total = 0;               // gateway_function_invocation_total{code="200"}
+  std::int64_t requests_total = 0;         // ... summed over codes
+  double in_system_seconds_total = 0;      // integral of queued + in-flight requests
+  double cpu_core_seconds_total = 0;
+  // Alive pods, in no particular order (valid until the simulation moves on).
+  const PodView* pods = nullptr;
+  std::size_t pod_count = 0;
 };
 
 class Policy {
@@ -39,8 +62,17 @@ class Policy {
   virtual std::int64_t decide(const PlatformView& view) = 0;
 };
 
-// Builds the policy a scenario's "autoscaler" object names; `file` is for messages.
-// Throws InputError with the JSON path on bad parameters.
-std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const std::string& file, nlohmann::json& resolved);
+// What a policy may know of the scenario besides its own parameters.
+struct PolicyContext {
+  std::int64_t min_replicas = 1, max_replicas = 24;
+  std::int64_t max_inflight = 1;       // per pod (Knative's containerConcurrency)
+  double cpu_request_cores = 0.1;
+};
+
+// Builds the policy a scenario's "autoscaler" object names, filling `resolved` with every
+// parameter (defaults included); `file` is for messages. Throws InputError with the JSON
+// path on bad parameters.
+std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const PolicyContext& context, const std::string& file,
+                                    nlohmann::json& resolved);
 
 }  // namespace faascale

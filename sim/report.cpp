@@ -76,7 +76,10 @@ std::string windows_csv_row(const WindowMetrics& w) {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   const std::filesystem::path target(path_);
-  temporary_ = (target.parent_path() / ("." + target.filename().string() + ".tmp")).string();
+  std::string hidden = ".";
+  hidden += target.filename().string();
+  hidden += ".tmp";
+  temporary_ = (target.parent_path() / hidden).string();
   file_ = std::fopen(temporary_.c_str(), "wb");
   if (file_ == nullptr) {
     throw std::runtime_error(fmt::format("{}: cannot create ({}). Check that the folder is writable.", temporary_,

@@ -30,7 +30,7 @@ PlatformSpec read_platform(JsonReader r) {
   p.kind = r.choice("kind", {"openfaas"}, "openfaas");
   p.min_replicas = r.integer("min_replicas", 0, 100000, 1);
   p.max_replicas = r.integer("max_replicas", 1, 100000, 24);
-  p.initial_replicas = r.integer("initial_replicas", 0, 100000, p.min_replicas);
+  p.initial_replicas = r.integer("initial_replicas", 0, 100000, p.min_replicas);  // may be below min
   p.queue_capacity = r.integer("queue_capacity", 0, 1'000'000'000, 0);
   const std::string routing = r.choice("routing", {"random", "round-robin", "least-loaded"}, "random");
   p.routing = routing == "random" ? Routing::random : routing == "round-robin" ? Routing::round_robin : Routing::least_loaded;
@@ -39,9 +39,8 @@ PlatformSpec read_platform(JsonReader r) {
     r.fail("min_replicas", fmt::format("{} exceeds max_replicas {}; make min_replicas <= max_replicas.",
                                        p.min_replicas, p.max_replicas));
   }
-  if (p.initial_replicas < p.min_replicas || p.initial_replicas > p.max_replicas) {
-    r.fail("initial_replicas", fmt::format("{} is outside [min_replicas, max_replicas] = [{}, {}].",
-                                           p.initial_replicas, p.min_replicas, p.max_replicas));
+  if (p.initial_replicas > p.max_replicas) {
+    r.fail("initial_replicas", fmt::format("{} exceeds max_replicas {}.", p.initial_replicas, p.max_replicas));
   }
   return p;
 }
@@ -65,9 +64,14 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
   r.object("autoscaler");  // marks the key as read; make_policy() validates its content
   r.finish();
   s.autoscaler = doc.at("autoscaler");
-  make_policy(s.autoscaler, file, resolved["autoscaler"]);  // validates now, before any output
+  make_policy(s.autoscaler, s.policy_context(), file, resolved["autoscaler"]);  // validates before any output
   s.resolved = std::move(resolved);
   return s;
+}
+
+std::unique_ptr<Policy> Scenario::make_autoscaler() const {
+  nlohmann::json unused;
+  return make_policy(autoscaler, policy_context(), file, unused);
 }
 
 }  // namespace faascale

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "sim/distribution.hpp"
+#include "sim/policy.hpp"
 #include "sim/trace.hpp"
 
 namespace faascale {
@@ -47,6 +49,13 @@ struct Scenario {
   PlatformSpec platform;
   nlohmann::json autoscaler;        // validated by make_policy(); kept raw here
   nlohmann::json resolved;          // the scenario with every default made explicit
+
+  PolicyContext policy_context() const {
+    return {platform.min_replicas, platform.max_replicas, function.max_inflight, function.cpu_request_cores};
+  }
+
+  // A fresh instance of the scenario's autoscaler (already validated by from_json()).
+  std::unique_ptr<Policy> make_autoscaler() const;
 
   // Reads and validates `doc` (which came from `file`). Throws InputError.
   static Scenario from_json(const nlohmann::json& doc, const std::string& file);

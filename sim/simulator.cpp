@@ -155,11 +155,7 @@ void Simulator::on_pod_event(std::uint32_t p) {
   pod.running.pop_back();
   --in_flight_;
   if (pod.running.empty()) pod.virtual_time = 0;  // restart the origin: keeps precision
-  cores_in_use_ += (function_.cpu_limit_cores > 0 ? std::min<double>(static_cast<double>(pod.running.size()),
-                                                                      function_.cpu_limit_cores) -
-                                                        std::min<double>(static_cast<double>(before),
-                                                                         function_.cpu_limit_cores)
-                                                  : -1.0);
+  cores_in_use_ += cores_used(pod.running.size()) - cores_used(before);
   if (in_flight_ == 0) cores_in_use_ = 0;  // exact zero, no accumulated rounding
   finish(pod.next_is_timeout ? Outcome::timed_out : Outcome::ok, done.arrival_s, done.dispatched_s, done.cold_affected);
   if (pod.state == PodState::ready) {
@@ -201,6 +197,7 @@ void Simulator::admit(const Request& request) {
   }
   const std::uint32_t pod = route();
   if (static_cast<std::int64_t>(pods_[pod].running.size()) >= function_.max_inflight) {
+    ++pods_[pod].requests;
     // of-watchdog answers 429 at once: the request reached the pod, so the gateway times
     // that (instant) forwarding.
     finish(Outcome::rejected, request.arrival_s, now_, false);
@@ -239,10 +236,8 @@ void Simulator::dispatch(std::uint32_t p, const Request& request) {
   pod.running.push_back(Running{pod.virtual_time + request.demand, request.arrival_s + function_.timeout_s,
                                 request.arrival_s, now_, pod.ready_s > request.arrival_s});
   ++in_flight_;
-  cores_in_use_ += function_.cpu_limit_cores > 0
-                       ? std::min<double>(static_cast<double>(before + 1), function_.cpu_limit_cores) -
-                             std::min<double>(static_cast<double>(before), function_.cpu_limit_cores)
-                       : 1.0;
+  ++pod.requests;
+  cores_in_use_ += cores_used(before + 1) - cores_used(before);
   set_load(p, before, before + 1);
   touch(p);
 }
@@ -279,8 +274,17 @@ double Simulator::rate(std::size_t running) const {
   return limit > 0 && static_cast<double>(running) > limit ? limit / static_cast<double>(running) : 1.0;
 }
 
+double Simulator::cores_used(std::size_t running) const {
+  const auto n = static_cast<double>(running);
+  return function_.cpu_limit_cores > 0 ? std::min(n, function_.cpu_limit_cores) : n;
+}
+
 void Simulator::bring_up_to_date(Pod& pod) {
-  if (!pod.running.empty()) pod.virtual_time += rate(pod.running.size()) * (now_ - pod.virtual_at_s);
+  if (!pod.running.empty()) {
+    const double dt = now_ - pod.virtual_at_s;
+    pod.virtual_time += rate(pod.running.size()) * dt;
+    pod.cpu_core_seconds += cores_used(pod.running.size()) * dt;
+  }
   pod.virtual_at_s = now_;
 }
 
@@ -400,6 +404,9 @@ void Simulator::create_pod(double ready_s) {
   }
   Pod& pod = pods_[p];
   pod.state = PodState::starting;
+  pod.uid = next_pod_uid_++;
+  pod.cpu_core_seconds = 0;
+  pod.requests = 0;
   pod.created_s = now_;
   pod.ready_s = ready_s;
   pod.virtual_time = 0;
@@ -481,6 +488,30 @@ PlatformView Simulator::view() const {
   v.min_replicas = scenario_.platform.min_replicas;
   v.max_replicas = scenario_.platform.max_replicas;
   v.last_window = last_window();
+  const RunTotals t = totals();
+  v.arrivals_total = t.arrivals;
+  v.ok_total = t.ok;
+  v.requests_total = t.finished();
+  v.in_system_seconds_total = t.in_system_seconds;
+  v.cpu_core_seconds_total = t.cpu_core_seconds;
+  pod_views_.clear();
+  for (const Pod& pod : pods_) {
+    if (pod.state == PodState::free) continue;
+    PodView pv;
+    pv.id = pod.uid;
+    pv.phase = pod.state == PodState::starting ? PodView::Phase::starting
+               : pod.state == PodState::ready  ? PodView::Phase::ready
+                                               : PodView::Phase::draining;
+    pv.created_s = pod.created_s;
+    pv.ready_s = pod.ready_s;
+    pv.in_flight = static_cast<std::int64_t>(pod.running.size());
+    // CPU up to now: the pod's counter runs to its last update, at a constant rate since.
+    pv.cpu_core_seconds = pod.cpu_core_seconds + cores_used(pod.running.size()) * (now_ - pod.virtual_at_s);
+    pv.requests = pod.requests;
+    pod_views_.push_back(pv);
+  }
+  v.pods = pod_views_.data();
+  v.pod_count = pod_views_.size();
   return v;
 }
 

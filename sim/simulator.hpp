@@ -65,7 +65,10 @@ class Simulator {
   };
   struct Pod {
     PodState state = PodState::free;
+    std::uint64_t uid = 0;             // unique over the run (slots are reused)
     double created_s = 0, ready_s = 0;
+    double cpu_core_seconds = 0;       // CPU used since creation, up to virtual_at_s
+    std::int64_t requests = 0;         // requests routed to this pod (429s from it included)
     double virtual_time = 0;  // service each in-flight request has received since v_origin
     double virtual_at_s = 0;  // when virtual_time was last brought up to date
     std::vector<Running> running;
@@ -95,6 +98,7 @@ class Simulator {
   void finish(Outcome outcome, double arrival_s, double dispatched_s, bool cold_affected);
 
   double rate(std::size_t running) const;
+  double cores_used(std::size_t running) const;
   void bring_up_to_date(Pod& pod);
   // A pod whose requests or state changed is touched; after each event, every touched pod
   // has its next event recomputed once.
@@ -131,6 +135,8 @@ class Simulator {
   std::uint64_t round_robin_ = 0;
   std::deque<Request> queue_;                      // gateway queue, or held until a pod is ready
   std::int64_t desired_ = 0, starting_ = 0, draining_ = 0, alive_ = 0, in_flight_ = 0;
+  std::uint64_t next_pod_uid_ = 1;
+  mutable std::vector<PodView> pod_views_;         // view()'s pod list, reused
   double cores_in_use_ = 0;
 
   WindowMetrics window_, last_window_;

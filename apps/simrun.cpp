@@ -4,8 +4,10 @@
 //
 // Prints progress on long runs (stderr) and a summary table (stdout); writes
 // DIR/summary.json and DIR/windows.csv atomically (DIR defaults to runs/<scenario name>).
-// Exit codes: 0 success, 2 bad input (nothing is written), 1 any other failure.
+// Exit codes: 0 success, 2 bad input (nothing is written), 1 any other failure, 130 stopped
+// by SIGINT or SIGTERM (temporary files and a folder it created are removed).
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -13,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "apps/cli.hpp"
 #include "sim/json_reader.hpp"
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
@@ -26,7 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-constexpr int kProgressSteps = 200;           // run_until() chunks, for progress reporting
 constexpr double kProgressEverySeconds = 2.0; // wall-clock gap between progress lines
 
 double seconds_since(Clock::time_point start) {
@@ -55,8 +56,25 @@ void print_table(const nlohmann::json& m, const faascale::Scenario& s, double wa
   fmt::print("  {:<30} {:>14}\n", "CPU utilisation (of request)", number(d("cpu_utilization_mean"), 3));
 }
 
-int run(int argc, char** argv) {
-  CLI::App app{"Replays a scenario through the faascale simulator (docs/scenarios.md)."};
+// Set by SIGINT/SIGTERM; the run stops at the next progress check and cleans up.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
+
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Refuses an output path that exists but is not a regular file (a folder, say), before
+// the run rather than after it.
+void check_output_path(const fs::path& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
+    throw std::runtime_error(fmt::format("{}: exists and is not a regular file; move it away.", path.string()));
+  }
+}
+
+int run(int argc, char** argv, Clock::time_point start) {
+  CLI::App app{"Replays a scenario through the faascale simulator (docs/scenarios.md).", "simrun"};
   std::string scenario_path, out_dir;
   std::optional<std::string> seed;
   std::vector<std::string> overrides;
@@ -66,14 +84,7 @@ int run(int argc, char** argv) {
   app.add_option("--seed", seed, "Override the scenario's seed (an integer in [0, 2^53])");
   app.add_option("--set", overrides, "Override one value: json.path=value (repeatable)");
   app.add_flag("--quiet", quiet, "No progress lines");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "simrun: error: " << e.what() << " (see simrun --help)\n";
-    return 2;
-  }
+  if (const int code = faascale::cli::parse(app, argc, argv); code >= 0) return code;
 
   // Everything is read and validated before anything is created on disk.
   nlohmann::json doc = faascale::read_json_file(scenario_path);
@@ -82,33 +93,41 @@ int run(int argc, char** argv) {
                                            doc.type_name()));
   }
   for (const auto& o : overrides) faascale::apply_override(doc, o);
-  if (seed) faascale::apply_override(doc, "seed=" + *seed);  // validated with the scenario, as $.seed
+  if (seed) {
+    const bool digits = !seed->empty() && seed->size() <= 16 && seed->find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoull(*seed) > (std::uint64_t{1} << 53)) {
+      throw faascale::InputError(fmt::format("--seed {}: expected an integer in [0, 2^53].", *seed));
+    }
+    doc["seed"] = std::stoull(*seed);
+  }
   const faascale::Scenario scenario = faascale::Scenario::from_json(doc, scenario_path);
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
 
+  const fs::path windows_path = fs::path(out_dir) / "windows.csv", summary_path = fs::path(out_dir) / "summary.json";
+  check_output_path(windows_path);
+  check_output_path(summary_path);
   std::error_code ec;
   const bool created = !fs::exists(out_dir);
   fs::create_directories(out_dir, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the output folder ({}).", out_dir, ec.message()));
   try {
-    faascale::AtomicFile windows((fs::path(out_dir) / "windows.csv").string());
+    faascale::AtomicFile windows(windows_path.string());
     windows.write(faascale::windows_csv_header());
     faascale::Simulator sim(scenario,
                             scenario.make_autoscaler(),
                             [&](const faascale::WindowMetrics& w) { windows.write(faascale::windows_csv_row(w)); });
-    const auto start = Clock::now();
-    auto last_report = start;
-    for (int step = 1; step <= kProgressSteps; ++step) {
-      sim.run_until(scenario.duration_s * step / kProgressSteps);
-      if (!quiet && std::chrono::duration<double>(Clock::now() - last_report).count() > kProgressEverySeconds) {
-        last_report = Clock::now();
-        fmt::print(stderr, "simrun: {:5.1f}%  simulated {:.0f} s  {} requests  {:.1f} s wall\n",
-                   100.0 * step / kProgressSteps, sim.now(), sim.totals().arrivals, seconds_since(start));
-      }
-    }
+    auto last_report = Clock::now();
+    sim.set_progress_hook([&] {
+      if (g_stop_signal != 0) throw Interrupted(fmt::format("stopped by signal {}; nothing written.", int{g_stop_signal}));
+      if (quiet || seconds_since(last_report) < kProgressEverySeconds) return;
+      last_report = Clock::now();
+      fmt::print(stderr, "simrun: {:5.1f}%  simulated {:.0f} s  {} requests  {:.1f} s wall\n",
+                 100.0 * sim.now() / scenario.duration_s, sim.now(), sim.totals().arrivals, seconds_since(start));
+    });
+    sim.run();
     const double wall = seconds_since(start);
     const nlohmann::json summary = faascale::run_summary(sim, FAASCALE_GIT_REVISION, wall);
-    faascale::AtomicFile summary_file((fs::path(out_dir) / "summary.json").string());
+    faascale::AtomicFile summary_file(summary_path.string());
     summary_file.write(summary.dump(2) + "\n");
     windows.commit();
     summary_file.commit();
@@ -124,13 +143,15 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const faascale::InputError& e) {
-    std::cerr << "simrun: error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "simrun: failed: " << e.what() << "\n";
-    return 1;
-  }
+  const auto start = Clock::now();
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  return faascale::cli::guarded("simrun", [&] {
+    try {
+      return run(argc, argv, start);
+    } catch (const Interrupted& e) {
+      std::cerr << "simrun: " << e.what() << "\n";
+      return 130;
+    }
+  });
 }

@@ -5,6 +5,9 @@
 // arrivals at kUtilisation of the pods' CPU capacity, with the gateway queue (arg 1) or
 // random direct routing (arg 0). The counter "requests/s" is what docs/performance.md
 // reports; the SimFaaS reference figure is ~65k requests/s (reference facts section 7).
+// BM_OpenFaasHeavyLoadWithPolicy: the same with the gateway queue and an autoscaler
+// deciding at its native period; min = max = pods, so the decisions cannot change the
+// load and the difference from BM_OpenFaasHeavyLoad/pods:24/queue:1 is the policy's cost.
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>
@@ -18,7 +21,15 @@ constexpr double kMeanDemand = 0.01;          // CPU-seconds per request
 constexpr double kCpuLimit = 0.2;             // cores per pod
 constexpr double kRequestsPerRun = 2'000'000; // simulated per benchmark iteration
 
-faascale::Scenario heavy_load(int pods, bool queue) {
+// The autoscalers measured by BM_OpenFaasHeavyLoadWithPolicy, by index.
+const nlohmann::json kPolicies[] = {
+    {{"kind", "hpa"}},
+    {{"kind", "kpa"}},
+    {{"kind", "openfaas-ce"}},
+    {{"kind", "openfaas-pro"}, {"mode", "capacity"}, {"target", 4}},
+};
+
+faascale::Scenario heavy_load(int pods, bool queue, const nlohmann::json& autoscaler = nullptr) {
   const double rate = kUtilisation * pods * kCpuLimit / kMeanDemand;
   const nlohmann::json doc = {
       {"name", "bench"},
@@ -34,30 +45,47 @@ faascale::Scenario heavy_load(int pods, bool queue) {
         {"cpu_limit_cores", kCpuLimit}}},
       {"platform",
        {{"min_replicas", pods}, {"max_replicas", pods}, {"initial_replicas", pods}, {"queue_capacity", queue ? 1000 : 0}}},
-      {"autoscaler", {{"kind", "static"}, {"replicas", pods}}}};
+      {"autoscaler", autoscaler.is_null() ? nlohmann::json{{"kind", "static"}, {"replicas", pods}} : autoscaler}};
   return faascale::Scenario::from_json(doc, "bench");
 }
 
-void BM_OpenFaasHeavyLoad(benchmark::State& state) {
-  const faascale::Scenario scenario = heavy_load(static_cast<int>(state.range(0)), state.range(1) != 0);
+// Runs `scenario` once per iteration (with its autoscaler, or none) and reports
+// simulated requests per second.
+void run_and_count(benchmark::State& state, const faascale::Scenario& scenario, bool with_policy) {
   std::int64_t requests = 0, events = 0;
   double success = 0;
   for (auto _ : state) {
-    faascale::Simulator sim(scenario, nullptr);
+    faascale::Simulator sim(scenario, with_policy ? scenario.make_autoscaler() : nullptr);
     sim.run();
-    requests += sim.totals().arrivals;
-    events += sim.totals().events;
-    success = static_cast<double>(sim.totals().ok) / static_cast<double>(sim.totals().finished());
+    const faascale::RunTotals t = sim.totals();
+    requests += t.arrivals;
+    events += t.events;
+    success = static_cast<double>(t.ok) / static_cast<double>(t.finished());
   }
   state.SetItemsProcessed(requests);
   state.counters["requests/s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
   state.counters["events/request"] = static_cast<double>(events) / static_cast<double>(requests);
   state.counters["success"] = success;
 }
+
+void BM_OpenFaasHeavyLoad(benchmark::State& state) {
+  run_and_count(state, heavy_load(static_cast<int>(state.range(0)), state.range(1) != 0), false);
+}
 BENCHMARK(BM_OpenFaasHeavyLoad)
     ->ArgNames({"pods", "queue"})
     ->Args({24, 1})
     ->Args({24, 0})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
+
+void BM_OpenFaasHeavyLoadWithPolicy(benchmark::State& state) {
+  const nlohmann::json& policy = kPolicies[state.range(0)];
+  state.SetLabel(policy["kind"].get<std::string>());
+  run_and_count(state, heavy_load(24, true, policy), true);
+}
+BENCHMARK(BM_OpenFaasHeavyLoadWithPolicy)
+    ->ArgName("policy")
+    ->DenseRange(0, std::size(kPolicies) - 1)
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
 

@@ -2,6 +2,7 @@
 #include "sim/json_reader.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,13 +11,33 @@
 namespace faascale {
 namespace {
 
-std::string describe(const nlohmann::json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) {
-    s.resize(57);
-    s.append("...");
+// The deepest nesting of arrays and objects accepted: deeper documents are rejected before
+// parsing, since no scenario or trace needs them and they could exhaust the stack.
+constexpr int kMaxDepth = 64;
+
+// The byte offset at which `text` first nests deeper than kMaxDepth, if it does.
+std::optional<std::size_t> too_deep_at(const std::string& text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
   }
-  return s;
+  return std::nullopt;
 }
 
 // Converts a byte offset into "line L, column C" (both 1-based).
@@ -35,9 +56,34 @@ std::string line_column(const std::string& text, std::size_t offset) {
 
 }  // namespace
 
+bool is_integral(const nlohmann::json& v) {
+  if (v.is_number_integer()) return true;
+  if (!v.is_number_float()) return false;
+  const double d = v.get<double>();
+  return std::isfinite(d) && d == std::floor(d) && std::abs(d) < 9e15;
+}
+
+std::string describe_json(const nlohmann::json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
+  std::string s = v.dump();
+  if (s.size() > 60) {
+    s.resize(57);
+    s.append("...");
+  }
+  return s;
+}
+
 nlohmann::json parse_json_text(const std::string& text, const std::string& file) {
+  if (const auto at = too_deep_at(text)) {
+    throw InputError(fmt::format("{}: {}: arrays and objects nest deeper than {} levels; flatten the document.",
+                                 file, line_column(text, *at), kMaxDepth));
+  }
   try {
     return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number too large for a double ("1e999"): nlohmann gives no position for it.
+    throw InputError(fmt::format("{}: {}. Numbers must fit in a double (about 1.8e308).", file, e.what()));
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann reports the offset one past the offending byte.
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
@@ -50,6 +96,10 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& file)
 }
 
 nlohmann::json read_json_file(const std::string& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw InputError(fmt::format("{}: is a folder, not a JSON file. Give the path of a file.", file));
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open the file. Check the path.", file));
   std::ostringstream buffer;
@@ -61,7 +111,7 @@ JsonReader::JsonReader(const nlohmann::json& value, std::string file, std::strin
                        nlohmann::json& resolved)
     : value_(value), file_(std::move(file)), path_(std::move(path)), resolved_(resolved) {
   if (!value_.is_object()) {
-    throw InputError(fmt::format("{}: {}: expected a JSON object, got {}.", file_, path_, describe(value_)));
+    throw InputError(fmt::format("{}: {}: expected a JSON object, got {}.", file_, path_, describe_json(value_)));
   }
   if (!resolved_.is_object()) resolved_ = nlohmann::json::object();
 }
@@ -87,10 +137,10 @@ double JsonReader::number(std::string_view key, double min, double max, std::opt
     if (!fallback) fail(key, fmt::format("missing; add a number in [{}, {}].", min, max));
     result = *fallback;
   } else {
-    if (!v->is_number()) fail(key, fmt::format("expected a number in [{}, {}], got {}.", min, max, describe(*v)));
+    if (!v->is_number()) fail(key, fmt::format("expected a number in [{}, {}], got {}.", min, max, describe_json(*v)));
     result = v->get<double>();
     if (!std::isfinite(result) || result < min || result > max) {
-      fail(key, fmt::format("{} is out of range; use a number in [{}, {}].", describe(*v), min, max));
+      fail(key, fmt::format("{} is out of range; use a number in [{}, {}].", describe_json(*v), min, max));
     }
   }
   resolved_[std::string(key)] = result;
@@ -105,16 +155,13 @@ std::int64_t JsonReader::integer(std::string_view key, std::int64_t min, std::in
     if (!fallback) fail(key, fmt::format("missing; add an integer in [{}, {}].", min, max));
     result = *fallback;
   } else {
-    const bool integral = v->is_number_integer() ||
-                          (v->is_number_float() && std::isfinite(v->get<double>()) &&
-                           v->get<double>() == std::floor(v->get<double>()) && std::abs(v->get<double>()) < 9e15);
-    if (!integral) fail(key, fmt::format("expected an integer in [{}, {}], got {}.", min, max, describe(*v)));
+    if (!is_integral(*v)) fail(key, fmt::format("expected an integer in [{}, {}], got {}.", min, max, describe_json(*v)));
     if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
-      fail(key, fmt::format("{} is out of range; use an integer in [{}, {}].", describe(*v), min, max));
+      fail(key, fmt::format("{} is out of range; use an integer in [{}, {}].", describe_json(*v), min, max));
     }
     result = v->is_number_float() ? static_cast<std::int64_t>(v->get<double>()) : v->get<std::int64_t>();
     if (result < min || result > max) {
-      fail(key, fmt::format("{} is out of range; use an integer in [{}, {}].", describe(*v), min, max));
+      fail(key, fmt::format("{} is out of range; use an integer in [{}, {}].", describe_json(*v), min, max));
     }
   }
   resolved_[std::string(key)] = result;
@@ -128,7 +175,7 @@ std::string JsonReader::text(std::string_view key, std::optional<std::string> fa
     if (!fallback) fail(key, "missing; add a string.");
     result = *fallback;
   } else {
-    if (!v->is_string()) fail(key, fmt::format("expected a string, got {}.", describe(*v)));
+    if (!v->is_string()) fail(key, fmt::format("expected a string, got {}.", describe_json(*v)));
     result = v->get<std::string>();
   }
   resolved_[std::string(key)] = result;
@@ -138,7 +185,7 @@ std::string JsonReader::text(std::string_view key, std::optional<std::string> fa
 bool JsonReader::boolean(std::string_view key, std::optional<bool> fallback) {
   const nlohmann::json* v = lookup(key);
   if (v == nullptr && !fallback) fail(key, "missing; add true or false.");
-  if (v != nullptr && !v->is_boolean()) fail(key, fmt::format("expected true or false, got {}.", describe(*v)));
+  if (v != nullptr && !v->is_boolean()) fail(key, fmt::format("expected true or false, got {}.", describe_json(*v)));
   const bool result = v ? v->get<bool>() : *fallback;
   resolved_[std::string(key)] = result;
   return result;
@@ -149,7 +196,7 @@ std::string JsonReader::choice(std::string_view key, std::initializer_list<std::
   std::string options;
   for (auto a : allowed) options += fmt::format("{}\"{}\"", options.empty() ? "" : ", ", a);
   const nlohmann::json* v = lookup(key);
-  if (v != nullptr && !v->is_string()) fail(key, fmt::format("expected one of {}, got {}.", options, describe(*v)));
+  if (v != nullptr && !v->is_string()) fail(key, fmt::format("expected one of {}, got {}.", options, describe_json(*v)));
   if (v == nullptr && !fallback) fail(key, fmt::format("missing; add one of {}.", options));
   std::string result = v ? v->get<std::string>() : *fallback;
   bool ok = false;

@@ -19,9 +19,16 @@
 
 namespace faascale {
 
-// Parses a whole JSON document; a syntax error names the file, line and column.
+// Parses a whole JSON document; a syntax error names the file, line and column. Documents
+// nesting deeper than 64 levels are refused.
 nlohmann::json parse_json_text(const std::string& text, const std::string& file);
 nlohmann::json read_json_file(const std::string& file);
+
+// A short description of a value for messages: scalars as JSON (cut at 60 characters),
+// containers by their kind.
+std::string describe_json(const nlohmann::json& v);
+// An integer, or a float with an integral value (as 3.0) that a double holds exactly.
+bool is_integral(const nlohmann::json& v);
 
 class JsonReader {
  public:

@@ -14,8 +14,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 namespace {
 
 constexpr int kMantissaBits = 52;
-constexpr int kMinExponent = -20;  // kMin = 2^kMinExponent
-constexpr int kOctaves = 24 - kMinExponent;
+constexpr int kMinExponent = -40;  // kMin = 2^kMinExponent
+constexpr int kOctaves = 41 - kMinExponent;
 
 // Bucket of a value in [kMin, kMax): its octave (power of two) and the top kSubBucketBits
 // bits of its mantissa.
@@ -54,9 +54,11 @@ double QuantileSketch::quantile(double q) const {
 }
 
 void GatewayHistogram::add(double seconds) {
-  // Prometheus buckets are inclusive of their upper bound ("le").
-  const auto it = std::lower_bound(kUpperBounds.begin(), kUpperBounds.end(), seconds);
-  ++counts_[static_cast<std::size_t>(it - kUpperBounds.begin())];
+  // Prometheus buckets are inclusive of their upper bound ("le"): the bucket's index is the
+  // number of bounds below the value (counted without branches).
+  std::size_t index = 0;
+  for (double bound : kUpperBounds) index += bound < seconds;
+  ++counts_[index];
 }
 
 double GatewayHistogram::quantile(double q) const {

@@ -1,6 +1,6 @@
 // Quantile estimators used by the simulator's metrics.
 //
-// QuantileSketch: whole-run percentiles in fixed memory (45 KiB). Log-linear buckets, as
+// QuantileSketch: whole-run percentiles in fixed memory (81 KiB). Log-linear buckets, as
 //   HdrHistogram's: each power of two is split into kSubBuckets equal buckets, so a
 //   bucket [lo, hi) has hi - lo <= lo / kSubBuckets, and answering with its midpoint is
 //   within a relative error of 1 / (2 * kSubBuckets) = kRelativeError (0.39%) of every
@@ -24,8 +24,8 @@ class QuantileSketch {
   static constexpr int kSubBucketBits = 7;
   static constexpr int kSubBuckets = 1 << kSubBucketBits;
   static constexpr double kRelativeError = 0.5 / kSubBuckets;
-  static constexpr double kMin = 0x1p-20;  // ~1e-6 s
-  static constexpr double kMax = 0x1p+24;  // ~1.7e7 s
+  static constexpr double kMin = 0x1p-40;  // ~9.1e-13 s
+  static constexpr double kMax = 0x1p+41;  // ~2.2e12 s: above the longest timeout allowed
 
   QuantileSketch();
   void add(double value);

@@ -1,6 +1,7 @@
 // Implementation of scenario.hpp.
 #include "sim/scenario.hpp"
 
+#include <cctype>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -10,11 +11,26 @@
 namespace faascale {
 namespace {
 
+// Limits that keep one run's cost bounded: events cost O(max_inflight) in a pod, and
+// windows.csv has a row per window.
+constexpr std::int64_t kMaxInflight = 1000;
+constexpr double kMaxWindows = 1e7;
+constexpr double kMaxDuration = 1e10;
+
+// A name becomes a folder (runs/<name>): letters, digits, '.', '_' and '-', not leading '.'.
+bool is_safe_name(const std::string& name) {
+  if (name.empty() || name.size() > 100 || name[0] == '.') return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
 FunctionSpec read_function(JsonReader r) {
   FunctionSpec f;
   f.service = Distribution::read(r.object("service"));
   f.cold_start = Distribution::read(r.object("cold_start"));
-  f.max_inflight = r.integer("max_inflight", 1, 1'000'000, 1);
+  f.max_inflight = r.integer("max_inflight", 1, kMaxInflight, 1);
   f.timeout_s = r.number("timeout_s", 1e-6, 1e12, 30.0);
   f.cpu_request_cores = r.number("cpu_request_cores", 1e-6, 1e4, 0.1);
   f.cpu_limit_cores = r.number("cpu_limit_cores", 0.0, 1e4, 0.0);
@@ -53,12 +69,25 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
   nlohmann::json resolved = nlohmann::json::object();
   JsonReader r(doc, file, "$", resolved);
   s.name = r.text("name", std::filesystem::path(file).stem().string());
+  if (!is_safe_name(s.name)) {
+    r.fail("name", fmt::format("\"{}\" cannot name an output folder; use 1 to 100 letters, digits, '.', '_' or "
+                               "'-', not starting with '.'.", s.name));
+  }
   s.seed = static_cast<std::uint64_t>(r.integer("seed", 0, std::int64_t{1} << 53, 1));
   s.control_interval_s = r.number("control_interval_s", 1e-3, 1e6, 30.0);
   const std::string base_dir = std::filesystem::path(file).parent_path().string();
   s.trace = TraceSpec::read(r.object("trace"), base_dir);
   const double span = s.trace.span_s();
-  s.duration_s = r.number("duration_s", 1e-3, 1e10, std::isfinite(span) ? std::optional<double>(span) : std::nullopt);
+  s.duration_s = r.number("duration_s", 1e-3, kMaxDuration,
+                          std::isfinite(span) ? std::optional<double>(span) : std::nullopt);
+  if (s.duration_s > kMaxDuration) {
+    r.fail("duration_s", fmt::format("the trace spans {} s (with its repeats), more than {} s; set duration_s or "
+                                     "fewer repeats.", s.duration_s, kMaxDuration));
+  }
+  if (s.duration_s / s.control_interval_s > kMaxWindows) {
+    r.fail("control_interval_s", fmt::format("{} s windows over {} s make more than {} windows; use longer windows "
+                                             "or a shorter run.", s.control_interval_s, s.duration_s, kMaxWindows));
+  }
   s.function = read_function(r.object("function"));
   s.platform = read_platform(r.object("platform", true));
   r.object("autoscaler");  // marks the key as read; make_policy() validates its content

@@ -27,7 +27,7 @@ Simulator::Simulator(const Scenario& scenario, std::unique_ptr<Policy> policy, W
       demand_rng_(scenario.seed, Stream::demands),
       cold_start_rng_(scenario.seed, Stream::cold_starts),
       routing_rng_(scenario.seed, Stream::routing),
-      by_load_(static_cast<std::size_t>(function_.max_inflight) + 1) {
+      load_head_(static_cast<std::size_t>(function_.max_inflight) + 1, -1) {
   events_.resize(kFirstPodEntity);
   events_.set_priority(kWindowEntity, kWindowFirst);
   events_.set_priority(kPolicyEntity, kPolicySecond);
@@ -57,7 +57,7 @@ void Simulator::run_until(double t) {
     const std::uint32_t entity = arrival_next ? kArrivalEntity : events_.top();
     if (!(when < t || (when == t && entity == kWindowEntity))) break;
     advance_clock(when);
-    ++events_processed_;
+    if ((++events_processed_ & (kProgressEvents - 1)) == 0 && progress_hook_) progress_hook_();
     switch (entity) {
       case kWindowEntity: on_window_close(); break;
       case kPolicyEntity: on_policy_tick(); break;
@@ -68,6 +68,14 @@ void Simulator::run_until(double t) {
     reschedule_touched_pods();
   }
   if (t > now_ && std::isfinite(t)) advance_clock(t);
+}
+
+void Simulator::run() {
+  run_until(scenario_.duration_s);
+  if (now_ > window_.start_s) {
+    window_.end_s = now_;  // a last, shorter window
+    close_window();
+  }
 }
 
 void Simulator::advance_clock(double t) {
@@ -94,6 +102,11 @@ RunTotals Simulator::totals() const {
 // ---- events ---------------------------------------------------------------------------
 
 void Simulator::on_window_close() {
+  close_window();
+  events_.schedule(kWindowEntity, window_.end_s);
+}
+
+void Simulator::close_window() {
   window_.ready_replicas = static_cast<std::int64_t>(ready_.size());
   window_.desired_replicas = desired_;
   window_.pods = alive_;
@@ -114,7 +127,6 @@ void Simulator::on_window_close() {
   // Boundaries are multiples of the interval, not sums, so they never drift.
   window_.end_s = static_cast<double>(next_index + 1) * scenario_.control_interval_s;
   window_latencies_.clear();
-  events_.schedule(kWindowEntity, window_.end_s);
 }
 
 void Simulator::on_policy_tick() {
@@ -336,27 +348,36 @@ void Simulator::schedule_queue_timeout() {
   events_.schedule(kQueueEntity, queue_.empty() ? kNever : queue_.front().arrival_s + function_.timeout_s);
 }
 
-void Simulator::set_load(std::uint32_t p, std::size_t before, std::size_t after) {
+void Simulator::link_load(std::uint32_t p, std::size_t load) {
   Pod& pod = pods_[p];
-  if (pod.state != PodState::ready) return;
-  auto& from = by_load_[before];
-  const std::uint32_t moved = from.back();
-  from[pod.load_position] = moved;
-  pods_[moved].load_position = pod.load_position;
-  from.pop_back();
-  pod.load_position = static_cast<std::uint32_t>(by_load_[after].size());
-  by_load_[after].push_back(p);
-  lowest_load_hint_ = std::min(lowest_load_hint_, after);
+  pod.load_prev = -1;
+  pod.load_next = load_head_[load];
+  if (pod.load_next >= 0) pods_[static_cast<std::size_t>(pod.load_next)].load_prev = static_cast<std::int32_t>(p);
+  load_head_[load] = static_cast<std::int32_t>(p);
+  lowest_load_hint_ = std::min(lowest_load_hint_, load);
+}
+
+void Simulator::unlink_load(std::uint32_t p, std::size_t load) {
+  const Pod& pod = pods_[p];
+  if (pod.load_prev >= 0) {
+    pods_[static_cast<std::size_t>(pod.load_prev)].load_next = pod.load_next;
+  } else {
+    load_head_[load] = pod.load_next;
+  }
+  if (pod.load_next >= 0) pods_[static_cast<std::size_t>(pod.load_next)].load_prev = pod.load_prev;
+}
+
+void Simulator::set_load(std::uint32_t p, std::size_t before, std::size_t after) {
+  if (pods_[p].state != PodState::ready) return;
+  unlink_load(p, before);
+  link_load(p, after);
 }
 
 void Simulator::add_ready(std::uint32_t p) {
   Pod& pod = pods_[p];
   pod.ready_position = static_cast<std::uint32_t>(ready_.size());
   ready_.push_back(p);
-  const std::size_t load = pod.running.size();
-  pod.load_position = static_cast<std::uint32_t>(by_load_[load].size());
-  by_load_[load].push_back(p);
-  lowest_load_hint_ = std::min(lowest_load_hint_, load);
+  link_load(p, pod.running.size());
 }
 
 void Simulator::remove_ready(std::uint32_t p) {
@@ -365,18 +386,14 @@ void Simulator::remove_ready(std::uint32_t p) {
   ready_[pod.ready_position] = last;
   pods_[last].ready_position = pod.ready_position;
   ready_.pop_back();
-  auto& bucket = by_load_[pod.running.size()];
-  const std::uint32_t moved = bucket.back();
-  bucket[pod.load_position] = moved;
-  pods_[moved].load_position = pod.load_position;
-  bucket.pop_back();
+  unlink_load(p, pod.running.size());
 }
 
 std::int64_t Simulator::least_loaded_free_pod() {
   const auto full = static_cast<std::size_t>(function_.max_inflight);
-  while (lowest_load_hint_ < full && by_load_[lowest_load_hint_].empty()) ++lowest_load_hint_;
+  while (lowest_load_hint_ < full && load_head_[lowest_load_hint_] < 0) ++lowest_load_hint_;
   if (lowest_load_hint_ >= full) return -1;
-  return by_load_[lowest_load_hint_].back();
+  return load_head_[lowest_load_hint_];
 }
 
 std::uint32_t Simulator::route() {
@@ -456,24 +473,23 @@ void Simulator::apply_desired() {
     create_pod(now_ + function_.cold_start.sample(cold_start_rng_));
   }
   // Like a ReplicaSet scaling down: pods not yet ready go first, newest first, then ready
-  // pods, most recently ready first (scaling is rare, so a scan is fine).
-  for (; active > desired_; --active) {
-    std::int64_t victim = -1;
-    for (std::uint32_t p = 0; p < pods_.size(); ++p) {
-      const Pod& pod = pods_[p];
-      if (pod.state != PodState::starting) continue;
-      if (victim < 0 || pod.created_s >= pods_[victim].created_s) victim = p;
-    }
-    if (victim < 0) {
-      for (std::uint32_t p : ready_) {
-        if (victim < 0 || pods_[p].ready_s > pods_[victim].ready_s ||
-            (pods_[p].ready_s == pods_[victim].ready_s && p > victim)) {
-          victim = p;
-        }
-      }
-    }
-    retire_pod(static_cast<std::uint32_t>(victim));
+  // pods, most recently ready first (ties: the higher pod number).
+  const std::int64_t excess = active - desired_;
+  if (excess <= 0) return;
+  std::vector<std::uint32_t> candidates;
+  for (std::uint32_t p = 0; p < pods_.size(); ++p) {
+    if (pods_[p].state == PodState::starting || pods_[p].state == PodState::ready) candidates.push_back(p);
   }
+  const auto removed_first = [&](std::uint32_t a, std::uint32_t b) {
+    const Pod &x = pods_[a], &y = pods_[b];
+    if ((x.state == PodState::starting) != (y.state == PodState::starting)) return x.state == PodState::starting;
+    const double tx = x.state == PodState::starting ? x.created_s : x.ready_s;
+    const double ty = y.state == PodState::starting ? y.created_s : y.ready_s;
+    return tx != ty ? tx > ty : a > b;
+  };
+  const auto cut = candidates.begin() + excess;
+  std::partial_sort(candidates.begin(), cut, candidates.end(), removed_first);
+  for (auto it = candidates.begin(); it != cut; ++it) retire_pod(*it);
 }
 
 PlatformView Simulator::view() const {

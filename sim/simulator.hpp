@@ -34,8 +34,14 @@ class Simulator {
 
   // Processes every event before time t, and the close of a window ending exactly at t.
   void run_until(double t);
-  // Runs to the scenario's duration.
-  void run() { run_until(scenario_.duration_s); }
+  // Runs to the scenario's duration and closes the last window there, even if it is
+  // shorter than the control interval (its end_s says so).
+  void run();
+
+  // Calls `hook` every kProgressEvents events (for progress reports, and to stop a run by
+  // throwing from it).
+  static constexpr std::int64_t kProgressEvents = 1 << 16;
+  void set_progress_hook(std::function<void()> hook) { progress_hook_ = std::move(hook); }
 
   void set_desired_replicas(std::int64_t replicas);
   double now() const { return now_; }
@@ -73,7 +79,7 @@ class Simulator {
     double virtual_at_s = 0;  // when virtual_time was last brought up to date
     std::vector<Running> running;
     std::uint32_t ready_position = 0;  // index in ready_
-    std::uint32_t load_position = 0;   // index in by_load_[running.size()]
+    std::int32_t load_prev = -1, load_next = -1;  // neighbours in load_head_[running.size()]'s list
     std::uint32_t next_slot = 0;       // the slot whose event is scheduled
     bool next_is_timeout = false;
     bool touched = false;              // in touched_
@@ -87,6 +93,7 @@ class Simulator {
 
   void advance_clock(double t);
   void on_window_close();
+  void close_window();
   void on_policy_tick();
   void on_arrival();
   void on_queue_timeout();
@@ -120,6 +127,7 @@ class Simulator {
   FunctionSpec function_;
   std::unique_ptr<Policy> policy_;
   WindowSink sink_;
+  std::function<void()> progress_hook_;
   std::unique_ptr<ArrivalSource> arrivals_;
   Rng demand_rng_, cold_start_rng_, routing_rng_;
   EventHeap events_;
@@ -130,8 +138,13 @@ class Simulator {
   std::vector<std::uint32_t> free_pods_;           // reusable Pod slots
   std::vector<std::uint32_t> touched_;
   std::vector<std::uint32_t> ready_;               // pods taking requests
-  std::vector<std::vector<std::uint32_t>> by_load_;  // ready pods by number in flight
+  // Ready pods by number in flight: one intrusive list per count (newest first), so moving
+  // a pod between counts is O(1) and the least-loaded pod is the head of the lowest
+  // non-empty list.
+  std::vector<std::int32_t> load_head_;
   std::size_t lowest_load_hint_ = 0;
+  void link_load(std::uint32_t pod, std::size_t load);
+  void unlink_load(std::uint32_t pod, std::size_t load);
   std::uint64_t round_robin_ = 0;
   std::deque<Request> queue_;                      // gateway queue, or held until a pod is ready
   std::int64_t desired_ = 0, starting_ = 0, draining_ = 0, alive_ = 0, in_flight_ = 0;

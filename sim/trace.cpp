@@ -1,7 +1,6 @@
 // Implementation of trace.hpp.
 #include "sim/trace.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -30,35 +29,39 @@ bool is_multiple(double value, double step) {
   return std::abs(ratio - std::round(ratio)) < 1e-9 * std::max(1.0, ratio);
 }
 
+// Expands each window's count into instants one at a time, in O(1) memory whatever the
+// count: "uniform" spaces them evenly; "poisson" draws the ascending order statistics of
+// `count` independent uniforms directly (each next one is the previous plus the minimum of
+// the remaining uniforms on what is left of the window: 1 - (1 - u) * v^(1/remaining)).
 class CountsArrivals final : public ArrivalSource {
  public:
   CountsArrivals(const TraceSpec& spec, std::uint64_t seed)
       : spec_(spec), counts_(spec.counts), rng_(seed, Stream::arrivals) {}
 
   double next() override {
-    while (position_ == instants_.size()) {
-      if (!fill_next_window()) return kInfinity;
+    while (emitted_ == count_) {
+      if (!start_next_window()) return kInfinity;
     }
-    return instants_[position_++];
+    ++emitted_;
+    if (spec_.arrivals == "uniform") {
+      return start_ + (static_cast<double>(emitted_) - 0.5) / static_cast<double>(count_) * spec_.window_s;
+    }
+    const double remaining = static_cast<double>(count_ - emitted_ + 1);
+    fraction_ = 1.0 - (1.0 - fraction_) * std::pow(rng_.uniform(), 1.0 / remaining);
+    return start_ + fraction_ * spec_.window_s;
   }
 
  private:
-  bool fill_next_window() {
+  bool start_next_window() {
     const std::size_t windows_per_replay = counts_->size();
     if (window_ >= windows_per_replay * static_cast<std::size_t>(spec_.repeat)) return false;
-    const double start = static_cast<double>(window_) * spec_.window_s;
+    start_ = static_cast<double>(window_) * spec_.window_s;
     const double exact = static_cast<double>((*counts_)[window_ % windows_per_replay]) * spec_.scale;
     double whole = std::floor(exact);
     if (exact > whole && rng_.uniform() < exact - whole) whole += 1.0;
-    const auto count = static_cast<std::size_t>(whole);
-    instants_.resize(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      const double fraction = spec_.arrivals == "uniform" ? (static_cast<double>(i) + 0.5) / static_cast<double>(count)
-                                                          : rng_.uniform();
-      instants_[i] = start + fraction * spec_.window_s;
-    }
-    if (spec_.arrivals != "uniform") std::sort(instants_.begin(), instants_.end());
-    position_ = 0;
+    count_ = static_cast<std::uint64_t>(whole);
+    emitted_ = 0;
+    fraction_ = 0.0;
     ++window_;
     return true;
   }
@@ -66,9 +69,10 @@ class CountsArrivals final : public ArrivalSource {
   TraceSpec spec_;
   std::shared_ptr<const std::vector<std::int64_t>> counts_;
   Rng rng_;
-  std::vector<double> instants_;  // the current window's arrivals, reused window to window
-  std::size_t position_ = 0;
-  std::size_t window_ = 0;
+  std::size_t window_ = 0;                 // next window to start
+  double start_ = 0;                       // current window's start
+  std::uint64_t count_ = 0, emitted_ = 0;  // current window's arrivals, and how many so far
+  double fraction_ = 0;                    // last instant's position in the window, in [0, 1)
 };
 
 class PoissonArrivals final : public ArrivalSource {
@@ -100,13 +104,13 @@ std::vector<std::int64_t> load_counts_json(const std::string& path) {
   counts.reserve(doc.size());
   for (std::size_t i = 0; i < doc.size(); ++i) {
     const auto& v = doc[i];
-    const bool ok = v.is_number_integer() && v.get<std::int64_t>() >= 0 && v.get<std::int64_t>() <= kMaxCountPerWindow;
+    const bool ok = is_integral(v) && v.get<double>() >= 0 && v.get<double>() <= kMaxCountPerWindow;
     if (!ok) {
       throw InputError(fmt::format(
           "{}: element [{}] (window {} counting from 0): expected a request count, an integer in [0, {}], got {}.",
-          path, i, i, kMaxCountPerWindow, v.dump()));
+          path, i, i, kMaxCountPerWindow, describe_json(v)));
     }
-    counts.push_back(v.get<std::int64_t>());
+    counts.push_back(static_cast<std::int64_t>(v.get<double>()));
   }
   return counts;
 }
@@ -144,7 +148,11 @@ TraceSpec TraceSpec::read(JsonReader reader, const std::string& base_dir) {
   }
   const auto first = static_cast<std::size_t>(std::llround(spec.start_s / spec.window_s));
   const auto wanted = static_cast<std::size_t>(std::llround(spec.length_s / spec.window_s));
-  if (first >= all.size() || (wanted > 0 && first + wanted > all.size())) {
+  if (first >= all.size()) {
+    reader.fail("start_s", fmt::format("{} s is at or past the end of {}, which holds {} windows ({} s).",
+                                       spec.start_s, spec.path, all.size(), static_cast<double>(all.size()) * spec.window_s));
+  }
+  if (wanted > 0 && first + wanted > all.size()) {
     reader.fail("length_s", fmt::format("the slice [{} s, {} s) does not fit in {}, which holds {} windows "
                                         "({} s); shorten the slice.", spec.start_s, spec.start_s + spec.length_s,
                                         spec.path, all.size(), static_cast<double>(all.size()) * spec.window_s));

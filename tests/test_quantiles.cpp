@@ -62,6 +62,15 @@ TEST_CASE("QuantileSketch: every quantile within its relative error bound of the
   }
 }
 
+TEST_CASE("QuantileSketch: the error bound holds at the extremes a scenario can produce") {
+  for (double v : {1e-11, 1e-9, 1e8, 1e12}) {
+    CAPTURE(v);
+    QuantileSketch sketch;
+    sketch.add(v);
+    CHECK(std::abs(sketch.quantile(0.5) - v) <= QuantileSketch::kRelativeError * v);
+  }
+}
+
 TEST_CASE("QuantileSketch: empty gives NaN") { CHECK(std::isnan(QuantileSketch().quantile(0.5))); }
 
 TEST_CASE("nearest-rank quantile") {

@@ -222,6 +222,42 @@ TEST_CASE("a request counts in the window in which it completes") {
   CHECK(r.windows[1].requests_per_s() == doctest::Approx(1.0 / 12));
 }
 
+TEST_CASE("a run that is not a whole number of windows ends with a shorter last window") {
+  for (double interval : {30.0, 1.1, 0.3, 500.0}) {
+    CAPTURE(interval);
+    auto doc = testing::base_scenario();
+    doc["duration_s"] = interval == 1.1 ? 110.0 : 100.0;
+    doc["control_interval_s"] = interval;
+    doc["trace"]["rate_per_s"] = 5;
+    std::vector<WindowMetrics> windows;
+    Simulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) { windows.push_back(w); });
+    sim.run();
+    REQUIRE(!windows.empty());
+    CHECK(windows.back().end_s == doctest::Approx(doc["duration_s"].get<double>()));
+    std::int64_t requests = 0, arrivals = 0;
+    for (const auto& w : windows) {
+      requests += w.requests();
+      arrivals += w.arrivals;
+    }
+    CHECK(requests == sim.totals().finished());
+    CHECK(arrivals == sim.totals().arrivals);
+  }
+}
+
+TEST_CASE("scaling many pods down at once") {
+  auto doc = counts_scenario({0}, 10, 1.0);
+  doc["platform"]["max_replicas"] = 20000;
+  doc["platform"]["min_replicas"] = 0;
+  doc["platform"]["initial_replicas"] = 20000;
+  Simulator sim(testing::make_scenario(doc), nullptr);
+  CHECK(sim.view().ready == 20000);
+  sim.set_desired_replicas(7);
+  CHECK(sim.view().ready == 7);
+  sim.set_desired_replicas(0);
+  CHECK(sim.view().ready == 0);
+  CHECK(sim.view().draining == 0);
+}
+
 TEST_CASE("CPU and memory observations relative to the requests") {
   // One pod, busy 6 s of a 12 s window at one core (no limit); memory idle 64 MiB plus
   // 16 MiB while the request runs, against a 256 MiB request.

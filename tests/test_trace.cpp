@@ -56,6 +56,20 @@ TEST_CASE("counts-json with uniform instants spaces them evenly") {
   CHECK(std::isinf(source->next()));
 }
 
+TEST_CASE("a window of a billion requests streams its instants in order, in constant memory") {
+  const TraceSpec spec = counts_spec("[1000000000]", {{"scale", 1000}});
+  auto source = make_arrival_source(spec, 3);
+  double previous = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const double t = source->next();
+    REQUIRE(t >= previous);
+    REQUIRE(t < 30);
+    previous = t;
+  }
+  // 1e12 uniform instants in 30 s: the 100000th smallest is near 100000 * 30 / 1e12.
+  CHECK(previous == doctest::Approx(3e-6).epsilon(0.05));
+}
+
 TEST_CASE("slicing and repeating") {
   const TraceSpec spec = counts_spec("[1, 2, 3, 4, 5]", {{"start_s", 30}, {"length_s", 60}, {"repeat", 3}});
   auto source = make_arrival_source(spec, 1);
@@ -115,6 +129,8 @@ TEST_CASE("bad counts files: clear errors with file and position") {
   CHECK_THROWS_WITH(load_counts_json(write_temp("empty.json", "[]")), doctest::Contains("empty"));
   CHECK_THROWS_WITH(load_counts_json(write_temp("syntax.json", "[1,\n 2,,3]")), doctest::Contains("line 2, column 4"));
   CHECK_THROWS_WITH(load_counts_json("/nonexistent/counts.json"), doctest::Contains("cannot open"));
+  CHECK_THROWS_WITH(load_counts_json(std::filesystem::temp_directory_path().string()), doctest::Contains("is a folder"));
+  CHECK(load_counts_json(write_temp("float-integral.json", "[1, 3.0]")) == std::vector<std::int64_t>{1, 3});
 }
 
 }  // namespace faascale

@@ -1,0 +1,43 @@
+// What every faascale command-line program shares: parsing its arguments, and mapping
+// errors to messages and exit codes (0 success, 2 bad input or arguments, 1 any other
+// failure).
+#pragma once
+
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "sim/input_error.hpp"
+
+namespace faascale::cli {
+
+// Parses into `app`'s options; returns the exit code to stop with (0 for --help, 2 for a
+// bad argument, with a message), or -1 to go on.
+inline int parse(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << app.get_name() << ": error: " << e.what() << " (see " << app.get_name() << " --help)\n";
+    return 2;
+  }
+  return -1;
+}
+
+// Runs `body` and turns exceptions into a message on stderr and an exit code.
+inline int guarded(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const InputError& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": failed: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace faascale::cli

@@ -56,6 +56,15 @@ std::string line_column(const std::string& text, std::size_t offset) {
 
 }  // namespace
 
+std::string resolve_input_path(const std::string& path, const std::string& base_dir) {
+  namespace fs = std::filesystem;
+  if (fs::path(path).is_absolute() || fs::exists(path) || base_dir.empty()) return path;
+  for (fs::path dir = fs::absolute(base_dir);; dir = dir.parent_path()) {
+    if (fs::exists(dir / path)) return (dir / path).string();
+    if (dir == dir.parent_path()) return path;
+  }
+}
+
 bool is_integral(const nlohmann::json& v) {
   if (v.is_number_integer()) return true;
   if (!v.is_number_float()) return false;
@@ -189,6 +198,13 @@ bool JsonReader::boolean(std::string_view key, std::optional<bool> fallback) {
   const bool result = v ? v->get<bool>() : *fallback;
   resolved_[std::string(key)] = result;
   return result;
+}
+
+const nlohmann::json& JsonReader::raw(std::string_view key) {
+  const nlohmann::json* v = lookup(key);
+  if (v == nullptr) fail(key, "missing; see docs/scenarios.md for its form.");
+  resolved_[std::string(key)] = *v;
+  return *v;
 }
 
 std::string JsonReader::choice(std::string_view key, std::initializer_list<std::string_view> allowed,

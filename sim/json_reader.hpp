@@ -24,6 +24,11 @@ namespace faascale {
 nlohmann::json parse_json_text(const std::string& text, const std::string& file);
 nlohmann::json read_json_file(const std::string& file);
 
+// A relative input path is tried against the working directory, then against `base_dir`
+// (the scenario file's folder) and each folder above it, so scenarios/x.json finds traces/
+// from anywhere. Returns `path` unchanged when nothing exists.
+std::string resolve_input_path(const std::string& path, const std::string& base_dir);
+
 // A short description of a value for messages: scalars as JSON (cut at 60 characters),
 // containers by their kind.
 std::string describe_json(const nlohmann::json& v);
@@ -41,6 +46,8 @@ class JsonReader {
                        std::optional<std::int64_t> fallback = {});
   std::string text(std::string_view key, std::optional<std::string> fallback = {});
   bool boolean(std::string_view key, std::optional<bool> fallback = {});
+  // Any JSON value (required), for the caller to check; recorded in the resolved object.
+  const nlohmann::json& raw(std::string_view key);
   // A string that must be one of `allowed`.
   std::string choice(std::string_view key, std::initializer_list<std::string_view> allowed,
                      std::optional<std::string> fallback = {});

@@ -26,10 +26,10 @@ bool is_safe_name(const std::string& name) {
   return true;
 }
 
-FunctionSpec read_function(JsonReader r) {
+FunctionSpec read_function(JsonReader r, const std::string& base_dir) {
   FunctionSpec f;
-  f.service = Distribution::read(r.object("service"));
-  f.cold_start = Distribution::read(r.object("cold_start"));
+  f.service = Distribution::read(r.object("service"), base_dir);
+  f.cold_start = Distribution::read(r.object("cold_start"), base_dir);
   f.max_inflight = r.integer("max_inflight", 1, kMaxInflight, 1);
   f.timeout_s = r.number("timeout_s", 1e-6, 1e12, 30.0);
   f.cpu_request_cores = r.number("cpu_request_cores", 1e-6, 1e4, 0.1);
@@ -88,7 +88,7 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
     r.fail("control_interval_s", fmt::format("{} s windows over {} s make more than {} windows; use longer windows "
                                              "or a shorter run.", s.control_interval_s, s.duration_s, kMaxWindows));
   }
-  s.function = read_function(r.object("function"));
+  s.function = read_function(r.object("function"), base_dir);
   s.platform = read_platform(r.object("platform", true));
   r.object("autoscaler");  // marks the key as read; make_policy() validates its content
   r.finish();

@@ -44,6 +44,7 @@ Simulator::Simulator(const Scenario& scenario, std::unique_ptr<Policy> policy, W
 
   if (policy_) events_.schedule(kPolicyEntity, 0.0);
   next_arrival_s_ = arrivals_->next();
+  next_duration_s_ = arrivals_->duration_s();
   reschedule_touched_pods();
 }
 
@@ -137,8 +138,14 @@ void Simulator::on_policy_tick() {
 
 void Simulator::on_arrival() {
   ++window_.arrivals;
-  admit(Request{now_, function_.service.sample(demand_rng_)});
+  // A traced duration is the time the request took alone: as CPU-seconds, that time at
+  // the rate one request gets alone in a pod.
+  const double demand = !std::isnan(next_duration_s_)          ? next_duration_s_ * rate(1)
+                        : function_.service.wall_time() ? function_.service.sample(demand_rng_) * rate(1)
+                                                        : function_.service.sample(demand_rng_);
+  admit(Request{now_, demand});
   next_arrival_s_ = arrivals_->next();
+  next_duration_s_ = arrivals_->duration_s();
 }
 
 void Simulator::on_queue_timeout() {

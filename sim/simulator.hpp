@@ -133,6 +133,7 @@ class Simulator {
   EventHeap events_;
   double now_ = 0;
   double next_arrival_s_ = 0;
+  double next_duration_s_ = 0;  // the trace's duration for that arrival, or NaN
 
   std::vector<Pod> pods_;
   std::vector<std::uint32_t> free_pods_;           // reusable Pod slots

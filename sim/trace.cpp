@@ -13,17 +13,6 @@ namespace {
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr std::int64_t kMaxCountPerWindow = 1'000'000'000;
 
-// A relative path is tried against the working directory, then against the scenario's
-// folder and each folder above it (so scenarios/x.json finds traces/ from anywhere).
-std::string resolve_path(const std::string& path, const std::string& base_dir) {
-  namespace fs = std::filesystem;
-  if (fs::path(path).is_absolute() || fs::exists(path) || base_dir.empty()) return path;
-  for (fs::path dir = fs::absolute(base_dir);; dir = dir.parent_path()) {
-    if (fs::exists(dir / path)) return (dir / path).string();
-    if (dir == dir.parent_path()) return path;
-  }
-}
-
 bool is_multiple(double value, double step) {
   const double ratio = value / step;
   return std::abs(ratio - std::round(ratio)) < 1e-9 * std::max(1.0, ratio);
@@ -91,6 +80,40 @@ class PoissonArrivals final : public ArrivalSource {
   double now_ = 0.0;
 };
 
+// Replays per-request traces: each request at its instant with its duration, scaled by
+// copying it floor(scale) times plus once more with probability frac(scale), and the
+// slice replayed every length_s seconds `repeat` times.
+class RequestArrivals final : public ArrivalSource {
+ public:
+  RequestArrivals(const TraceSpec& spec, std::uint64_t seed)
+      : spec_(spec), requests_(spec.requests), rng_(seed, Stream::arrivals) {}
+
+  double next() override {
+    while (copies_left_ == 0) {
+      if (index_ == requests_->size()) {
+        index_ = 0;
+        if (++replay_ >= spec_.repeat) return kInfinity;
+      }
+      double copies = std::floor(spec_.scale);
+      if (spec_.scale > copies && rng_.uniform() < spec_.scale - copies) copies += 1;
+      copies_left_ = static_cast<std::uint64_t>(copies);
+      current_ = (*requests_)[index_++];
+    }
+    --copies_left_;
+    return current_.arrival_s + static_cast<double>(replay_) * spec_.length_s;
+  }
+  double duration_s() const override { return current_.duration_s; }
+
+ private:
+  TraceSpec spec_;
+  std::shared_ptr<const std::vector<TraceRequest>> requests_;
+  Rng rng_;
+  std::size_t index_ = 0;
+  std::int64_t replay_ = 0;
+  std::uint64_t copies_left_ = 0;
+  TraceRequest current_{0, 0};
+};
+
 }  // namespace
 
 std::vector<std::int64_t> load_counts_json(const std::string& path) {
@@ -115,9 +138,66 @@ std::vector<std::int64_t> load_counts_json(const std::string& path) {
   return counts;
 }
 
+namespace {
+
+// Runs `load` and adds to its errors which scenario key asked for the file.
+template <typename Load>
+auto loading(const JsonReader& reader, Load load) {
+  try {
+    return load();
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{} (read for {} in {})", e.what(), reader.path_of("path"), reader.file()));
+  }
+}
+
+// Cuts [start_s, start_s + length_s) out of counts per window; both on window boundaries.
+void slice_counts(TraceSpec& spec, const JsonReader& reader, const std::vector<std::int64_t>& all) {
+  for (const char* key : {"start_s", "length_s"}) {
+    const double v = std::string(key) == "start_s" ? spec.start_s : spec.length_s;
+    if (!is_multiple(v, spec.window_s)) {
+      reader.fail(key, fmt::format("{} is not a multiple of the window ({} s); slices start and end on window "
+                                   "boundaries.", v, spec.window_s));
+    }
+  }
+  const auto first = static_cast<std::size_t>(std::llround(spec.start_s / spec.window_s));
+  const auto wanted = static_cast<std::size_t>(std::llround(spec.length_s / spec.window_s));
+  const double file_span = static_cast<double>(all.size()) * spec.window_s;
+  if (first >= all.size()) {
+    reader.fail("start_s", fmt::format("{} s is at or past the end of {}, which holds {} windows ({} s).",
+                                       spec.start_s, spec.path, all.size(), file_span));
+  }
+  if (wanted > 0 && first + wanted > all.size()) {
+    reader.fail("length_s", fmt::format("the slice [{} s, {} s) does not fit in {}, which holds {} windows "
+                                        "({} s); shorten the slice.", spec.start_s, spec.start_s + spec.length_s,
+                                        spec.path, all.size(), file_span));
+  }
+  const std::size_t last = wanted > 0 ? first + wanted : all.size();
+  spec.counts = std::make_shared<const std::vector<std::int64_t>>(all.begin() + static_cast<std::ptrdiff_t>(first),
+                                                                  all.begin() + static_cast<std::ptrdiff_t>(last));
+}
+
+// Keeps the requests arriving in [start_s, start_s + length_s), shifted to start at 0.
+void slice_requests(TraceSpec& spec, const JsonReader& reader, std::vector<TraceRequest> all) {
+  const double end = spec.length_s > 0 ? spec.start_s + spec.length_s : kInfinity;
+  std::vector<TraceRequest> kept;
+  for (const TraceRequest& r : all) {
+    if (r.arrival_s >= spec.start_s && r.arrival_s < end) kept.push_back({r.arrival_s - spec.start_s, r.duration_s});
+  }
+  if (kept.empty()) {
+    reader.fail("start_s", fmt::format("no request of {} arrives in [{} s, {} s); move the slice.", spec.path,
+                                       spec.start_s, end));
+  }
+  if (spec.repeat > 1 && spec.length_s <= 0) {
+    reader.fail("repeat", "replaying a per-request trace needs length_s (the replay period) > 0.");
+  }
+  spec.requests = std::make_shared<const std::vector<TraceRequest>>(std::move(kept));
+}
+
+}  // namespace
+
 TraceSpec TraceSpec::read(JsonReader reader, const std::string& base_dir) {
   TraceSpec spec;
-  spec.format = reader.choice("format", {"counts-json", "poisson"});
+  spec.format = reader.choice("format", {"counts-json", "poisson", "azure-2019", "azure-2021", "requests-csv"});
   spec.scale = reader.number("scale", 0.0, 1e6, 1.0);
   if (spec.format == "poisson") {
     spec.rate_per_s = reader.number("rate_per_s", 1e-9, 1e9);
@@ -125,51 +205,47 @@ TraceSpec TraceSpec::read(JsonReader reader, const std::string& base_dir) {
     reader.finish();
     return spec;
   }
-  const std::string given = reader.text("path");
-  spec.path = resolve_path(given, base_dir);
-  spec.window_s = reader.number("window_s", 1e-3, 1e6, 30.0);
-  spec.arrivals = reader.choice("arrivals", {"poisson", "uniform"}, "poisson");
+  spec.path = resolve_input_path(reader.text("path"), base_dir);
+  const bool counts = spec.format == "counts-json" || spec.format == "azure-2019";
+  if (spec.format == "counts-json") spec.window_s = reader.number("window_s", 1e-3, 1e6, 30.0);
+  if (spec.format == "azure-2019") spec.window_s = 60.0;  // invocations per minute
+  if (counts) spec.arrivals = reader.choice("arrivals", {"poisson", "uniform"}, "poisson");
   spec.start_s = reader.number("start_s", 0.0, 1e10, 0.0);
   spec.length_s = reader.number("length_s", 0.0, 1e10, 0.0);
   spec.repeat = reader.integer("repeat", 1, 1'000'000, 1);
+  AzureFunction function;
+  std::string app, func;
+  if (spec.format == "azure-2019") function = AzureFunction::read(reader);
+  if (spec.format == "azure-2021") {
+    app = reader.text("app");
+    func = reader.text("func", "");
+  }
   reader.finish();
-  for (const char* key : {"start_s", "length_s"}) {
-    const double v = std::string(key) == "start_s" ? spec.start_s : spec.length_s;
-    if (!is_multiple(v, spec.window_s)) {
-      reader.fail(key, fmt::format("{} is not a multiple of window_s ({}); slices start and end on window "
-                                   "boundaries.", v, spec.window_s));
-    }
+  if (spec.format == "counts-json") slice_counts(spec, reader, loading(reader, [&] { return load_counts_json(spec.path); }));
+  if (spec.format == "azure-2019") {
+    slice_counts(spec, reader, loading(reader, [&] { return load_azure_2019_counts(spec.path, function); }));
   }
-  std::vector<std::int64_t> all;
-  try {
-    all = load_counts_json(spec.path);
-  } catch (const InputError& e) {
-    throw InputError(fmt::format("{} (read for {} in {})", e.what(), reader.path_of("path"), reader.file()));
+  if (spec.format == "azure-2021") {
+    slice_requests(spec, reader, loading(reader, [&] { return load_azure_2021(spec.path, app, func); }));
   }
-  const auto first = static_cast<std::size_t>(std::llround(spec.start_s / spec.window_s));
-  const auto wanted = static_cast<std::size_t>(std::llround(spec.length_s / spec.window_s));
-  if (first >= all.size()) {
-    reader.fail("start_s", fmt::format("{} s is at or past the end of {}, which holds {} windows ({} s).",
-                                       spec.start_s, spec.path, all.size(), static_cast<double>(all.size()) * spec.window_s));
+  if (spec.format == "requests-csv") {
+    slice_requests(spec, reader, loading(reader, [&] { return load_requests_csv(spec.path); }));
   }
-  if (wanted > 0 && first + wanted > all.size()) {
-    reader.fail("length_s", fmt::format("the slice [{} s, {} s) does not fit in {}, which holds {} windows "
-                                        "({} s); shorten the slice.", spec.start_s, spec.start_s + spec.length_s,
-                                        spec.path, all.size(), static_cast<double>(all.size()) * spec.window_s));
-  }
-  const std::size_t last = wanted > 0 ? first + wanted : all.size();
-  spec.counts = std::make_shared<const std::vector<std::int64_t>>(all.begin() + static_cast<std::ptrdiff_t>(first),
-                                                                  all.begin() + static_cast<std::ptrdiff_t>(last));
   return spec;
 }
 
 double TraceSpec::span_s() const {
   if (format == "poisson") return length_s > 0.0 ? length_s : kInfinity;
+  if (requests) {
+    // Until the last arrival (the run can be longer, to let requests finish).
+    return length_s > 0 ? length_s * static_cast<double>(repeat) : std::max(requests->back().arrival_s, 1e-3);
+  }
   return static_cast<double>(counts->size()) * window_s * static_cast<double>(repeat);
 }
 
 std::unique_ptr<ArrivalSource> make_arrival_source(const TraceSpec& spec, std::uint64_t seed) {
   if (spec.format == "poisson") return std::make_unique<PoissonArrivals>(spec, seed);
+  if (spec.requests) return std::make_unique<RequestArrivals>(spec, seed);
   return std::make_unique<CountsArrivals>(spec, seed);
 }
 

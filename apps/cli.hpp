@@ -3,7 +3,9 @@
 // failure).
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <iostream>
 #include <string>
 
@@ -25,6 +27,20 @@ inline int parse(CLI::App& app, int argc, char** argv) {
     return 2;
   }
   return -1;
+}
+
+// Refuses, before any work, an output file path whose folder does not exist or that names
+// something other than a regular file.
+inline void check_output_file(const std::string& path, bool folder_may_be_created = false) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
+    throw InputError(path + ": exists and is not a regular file; move it away or choose another path.");
+  }
+  const fs::path parent = fs::path(path).parent_path();
+  if (!folder_may_be_created && !parent.empty() && !fs::is_directory(parent, ec)) {
+    throw InputError(path + ": its folder " + parent.string() + " does not exist; create it or choose another path.");
+  }
 }
 
 // Runs `body` and turns exceptions into a message on stderr and an exit code.

@@ -18,7 +18,7 @@
 #include "sim/json_reader.hpp"
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
-#include "sim/simulator.hpp"
+#include "sim/simulation.hpp"
 
 namespace {
 
@@ -38,15 +38,22 @@ constexpr Column kColumns[] = {
     {"cpu_utilization_mean", "CPU util (of request)", 1, 2},
 };
 
-std::string mean_sd(const std::vector<double>& v, int decimals) {
+// "mean ± sd" over the seeds with a value; "(k of n)" follows when some had none.
+std::string mean_sd(const std::vector<double>& all, int decimals) {
+  std::vector<double> v;
+  for (double x : all) {
+    if (!std::isnan(x)) v.push_back(x);
+  }
+  if (v.empty()) return "n/a";
   double mean = 0;
   for (double x : v) mean += x;
   mean /= static_cast<double>(v.size());
   double ss = 0;
   for (double x : v) ss += (x - mean) * (x - mean);
   const double sd = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0;
-  if (std::isnan(mean)) return "n/a";
-  return fmt::format("{:.{}f} ± {:.{}f}", mean, decimals, sd, decimals);
+  std::string cell = fmt::format("{:.{}f} ± {:.{}f}", mean, decimals, sd, decimals);
+  if (v.size() < all.size()) cell += fmt::format(" ({} of {})", v.size(), all.size());
+  return cell;
 }
 
 int run(int argc, char** argv) {
@@ -61,6 +68,7 @@ int run(int argc, char** argv) {
   app.add_option("--out", out, "Also write the table to this file (atomically)");
   if (const int code = faascale::cli::parse(app, argc, argv); code >= 0) return code;
   // Validate everything before running anything.
+  if (!out.empty()) faascale::cli::check_output_file(out);
   std::vector<nlohmann::json> docs;
   for (const auto& f : files) {
     docs.push_back(faascale::read_json_file(f));
@@ -80,15 +88,15 @@ int run(int argc, char** argv) {
       nlohmann::json doc = docs[i];
       doc["seed"] = first_seed + k;
       const faascale::Scenario scenario = faascale::Scenario::from_json(doc, files[i]);
-      faascale::Simulator sim(scenario, scenario.make_autoscaler());
-      sim.run();
-      const nlohmann::json m = faascale::run_metrics(sim);
+      const auto sim = faascale::make_simulation(scenario);
+      sim->run();
+      const nlohmann::json m = faascale::run_metrics(*sim);
       for (std::size_t c = 0; c < std::size(kColumns); ++c) {
         const auto& v = m[kColumns[c].metric];
         values[c].push_back(v.is_null() ? std::nan("") : v.get<double>() * kColumns[c].scale);
       }
       name = scenario.name;
-      kind = scenario.autoscaler["kind"].get<std::string>();
+      kind = scenario.autoscaler.is_null() ? scenario.platform.kind : scenario.autoscaler["kind"].get<std::string>();
     }
     table += fmt::format("| {} | {} |", name, kind);
     for (std::size_t c = 0; c < std::size(kColumns); ++c) table += " " + mean_sd(values[c], kColumns[c].decimals) + " |";

@@ -21,7 +21,7 @@
 #include "sim/json_reader.hpp"
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
-#include "sim/simulator.hpp"
+#include "sim/simulation.hpp"
 
 namespace {
 
@@ -64,15 +64,6 @@ struct Interrupted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Refuses an output path that exists but is not a regular file (a folder, say), before
-// the run rather than after it.
-void check_output_path(const fs::path& path) {
-  std::error_code ec;
-  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
-    throw std::runtime_error(fmt::format("{}: exists and is not a regular file; move it away.", path.string()));
-  }
-}
-
 int run(int argc, char** argv, Clock::time_point start) {
   CLI::App app{"Replays a scenario through the faascale simulator (docs/scenarios.md).", "simrun"};
   std::string scenario_path, out_dir;
@@ -104,8 +95,8 @@ int run(int argc, char** argv, Clock::time_point start) {
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
 
   const fs::path windows_path = fs::path(out_dir) / "windows.csv", summary_path = fs::path(out_dir) / "summary.json";
-  check_output_path(windows_path);
-  check_output_path(summary_path);
+  faascale::cli::check_output_file(windows_path.string(), true);
+  faascale::cli::check_output_file(summary_path.string(), true);
   std::error_code ec;
   const bool created = !fs::exists(out_dir);
   fs::create_directories(out_dir, ec);
@@ -113,9 +104,9 @@ int run(int argc, char** argv, Clock::time_point start) {
   try {
     faascale::AtomicFile windows(windows_path.string());
     windows.write(faascale::windows_csv_header());
-    faascale::Simulator sim(scenario,
-                            scenario.make_autoscaler(),
-                            [&](const faascale::WindowMetrics& w) { windows.write(faascale::windows_csv_row(w)); });
+    const auto simulation = faascale::make_simulation(
+        scenario, [&](const faascale::WindowMetrics& w) { windows.write(faascale::windows_csv_row(w)); });
+    faascale::Simulation& sim = *simulation;
     auto last_report = Clock::now();
     sim.set_progress_hook([&] {
       if (g_stop_signal != 0) throw Interrupted(fmt::format("stopped by signal {}; nothing written.", int{g_stop_signal}));

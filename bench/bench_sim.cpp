@@ -1,4 +1,4 @@
-// Simulator throughput: simulated requests per second of wall time on one core.
+// OpenFaasSimulator throughput: simulated requests per second of wall time on one core.
 //
 // BM_OpenFaasHeavyLoad: the openfaas model with `pods` static pods, max_inflight 4, a CPU
 // limit of 0.2 cores shared by each pod's requests, exponential demands and Poisson
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 
 namespace {
 
@@ -55,7 +55,7 @@ void run_and_count(benchmark::State& state, const faascale::Scenario& scenario, 
   std::int64_t requests = 0, events = 0;
   double success = 0;
   for (auto _ : state) {
-    faascale::Simulator sim(scenario, with_policy ? scenario.make_autoscaler() : nullptr);
+    faascale::OpenFaasSimulator sim(scenario, with_policy ? scenario.make_autoscaler() : nullptr);
     sim.run();
     const faascale::RunTotals t = sim.totals();
     requests += t.arrivals;

@@ -19,7 +19,7 @@ std::string cell(double v) { return std::isnan(v) ? "nan" : fmt::format("{:.6g}"
 
 }  // namespace
 
-nlohmann::json run_metrics(const Simulator& sim) {
+nlohmann::json run_metrics(const Simulation& sim) {
   const RunTotals t = sim.totals();
   const double duration = sim.now();
   const double cpu_request = sim.scenario().function.cpu_request_cores;
@@ -29,7 +29,7 @@ nlohmann::json run_metrics(const Simulator& sim) {
   m["completed"] = t.ok;
   m["failed"] = t.timed_out;
   m["rejected"] = t.rejected;
-  m["in_flight_at_end"] = sim.in_flight() + sim.queued();
+  m["in_flight_at_end"] = sim.in_system();
   m["success_ratio"] = ratio(static_cast<double>(t.ok), static_cast<double>(t.finished()));
   m["latency_mean_s"] = ratio(t.ok_latency_sum_s, static_cast<double>(t.ok));
   m["latency_p50_s"] = sim.ok_latency().quantile(0.50);
@@ -46,10 +46,11 @@ nlohmann::json run_metrics(const Simulator& sim) {
   m["cpu_utilization_mean"] = ratio(t.cpu_core_seconds, t.ready_pod_seconds * cpu_request);
   m["in_system_mean"] = ratio(t.in_system_seconds, duration);
   m["events"] = t.events;
+  sim.add_metrics(m);
   return m;
 }
 
-nlohmann::json run_summary(const Simulator& sim, const std::string& git_revision, double wall_s) {
+nlohmann::json run_summary(const Simulation& sim, const std::string& git_revision, double wall_s) {
   nlohmann::json s;
   s["format_version"] = kFormatVersion;
   s["git_revision"] = git_revision;

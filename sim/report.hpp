@@ -10,16 +10,16 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/metrics.hpp"
-#include "sim/simulator.hpp"
+#include "sim/simulation.hpp"
 
 namespace faascale {
 
 inline constexpr int kFormatVersion = 1;
 
 // The whole-run metrics (the "metrics" object of summary.json).
-nlohmann::json run_metrics(const Simulator& sim);
+nlohmann::json run_metrics(const Simulation& sim);
 // summary.json: format version, git revision, resolved scenario, metrics.
-nlohmann::json run_summary(const Simulator& sim, const std::string& git_revision, double wall_s);
+nlohmann::json run_summary(const Simulation& sim, const std::string& git_revision, double wall_s);
 
 std::string windows_csv_header();
 std::string windows_csv_row(const WindowMetrics& w);

@@ -32,7 +32,7 @@ FunctionSpec read_function(JsonReader r, const std::string& base_dir) {
   f.cold_start = Distribution::read(r.object("cold_start"), base_dir);
   f.max_inflight = r.integer("max_inflight", 1, kMaxInflight, 1);
   f.timeout_s = r.number("timeout_s", 1e-6, 1e12, 30.0);
-  f.cpu_request_cores = r.number("cpu_request_cores", 1e-6, 1e4, 0.1);
+  f.cpu_request_cores = r.number("cpu_request_cores", 1e-3, 1e4, 0.1);  // Kubernetes' smallest unit: 1m
   f.cpu_limit_cores = r.number("cpu_limit_cores", 0.0, 1e4, 0.0);
   f.memory_request_mib = r.number("memory_request_mib", 1e-6, 1e9, 256.0);
   f.memory_idle_mib = r.number("memory_idle_mib", 0.0, 1e9, 0.25 * f.memory_request_mib);
@@ -43,7 +43,13 @@ FunctionSpec read_function(JsonReader r, const std::string& base_dir) {
 
 PlatformSpec read_platform(JsonReader r) {
   PlatformSpec p;
-  p.kind = r.choice("kind", {"openfaas"}, "openfaas");
+  p.kind = r.choice("kind", {"openfaas", "keepalive"}, "openfaas");
+  if (p.kind == "keepalive") {
+    p.expiration_s = r.number("expiration_s", 0, 1e9, 600);
+    p.max_concurrency = r.integer("max_concurrency", 0, 10'000'000, 0);
+    r.finish();
+    return p;
+  }
   p.min_replicas = r.integer("min_replicas", 0, 100000, 1);
   p.max_replicas = r.integer("max_replicas", 1, 100000, 24);
   p.initial_replicas = r.integer("initial_replicas", 0, 100000, p.min_replicas);  // may be below min
@@ -90,15 +96,24 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
   }
   s.function = read_function(r.object("function"), base_dir);
   s.platform = read_platform(r.object("platform", true));
-  r.object("autoscaler");  // marks the key as read; make_policy() validates its content
-  r.finish();
-  s.autoscaler = doc.at("autoscaler");
-  make_policy(s.autoscaler, s.policy_context(), file, resolved["autoscaler"]);  // validates before any output
+  if (s.platform.kind == "keepalive") {
+    if (r.has("autoscaler")) {
+      r.fail("autoscaler", "the keepalive platform scales per request; its keep-alive is $.platform.expiration_s. "
+                           "Remove the autoscaler.");
+    }
+    r.finish();
+  } else {
+    r.object("autoscaler");  // marks the key as read; make_policy() validates its content
+    r.finish();
+    s.autoscaler = doc.at("autoscaler");
+    make_policy(s.autoscaler, s.policy_context(), file, resolved["autoscaler"]);  // validates before any output
+  }
   s.resolved = std::move(resolved);
   return s;
 }
 
 std::unique_ptr<Policy> Scenario::make_autoscaler() const {
+  if (autoscaler.is_null()) return nullptr;
   nlohmann::json unused;
   return make_policy(autoscaler, policy_context(), file, unused);
 }

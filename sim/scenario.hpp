@@ -5,6 +5,7 @@
 // function, platform, autoscaler (policy.hpp). Unknown keys are errors.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,15 +28,28 @@ struct FunctionSpec {
   double memory_request_mib = 256;   // Kubernetes memory request: the unit of avg_mem
   double memory_idle_mib = 0;        // a ready pod's memory with nothing in flight
   double memory_per_request_mib = 0; // added per in-flight request
+
+  // Cores one request gets running alone in a pod: min(1, limit), or 1 without a limit.
+  double lone_rate() const { return cpu_limit_cores > 0 && cpu_limit_cores < 1 ? cpu_limit_cores : 1.0; }
+  // A request's demand in CPU-seconds: from the trace's duration when it has one (the
+  // time the request took alone), else drawn from `service` (whose values are converted
+  // the same way when they are durations).
+  double demand(double traced_duration_s, Rng& rng) const {
+    if (!std::isnan(traced_duration_s)) return traced_duration_s * lone_rate();
+    const double value = service.sample(rng);
+    return service.wall_time() ? value * lone_rate() : value;
+  }
 };
 
 enum class Routing { random, round_robin, least_loaded };
 
 struct PlatformSpec {
-  std::string kind = "openfaas";
+  std::string kind = "openfaas";     // "openfaas" | "keepalive"
   std::int64_t min_replicas = 1, max_replicas = 24, initial_replicas = 1;
   std::int64_t queue_capacity = 0;   // > 0: gateway FIFO queue; 0: route straight to a pod
   Routing routing = Routing::random; // with queue_capacity 0
+  double expiration_s = 600;         // keepalive: fixed keep-alive of an idle instance
+  std::int64_t max_concurrency = 0;  // keepalive: most instances at once; 0 = unlimited
 };
 
 struct Scenario {
@@ -47,14 +61,15 @@ struct Scenario {
   TraceSpec trace;
   FunctionSpec function;
   PlatformSpec platform;
-  nlohmann::json autoscaler;        // validated by make_policy(); kept raw here
+  nlohmann::json autoscaler;        // validated by make_policy(); kept raw here (null: none)
   nlohmann::json resolved;          // the scenario with every default made explicit
 
   PolicyContext policy_context() const {
     return {platform.min_replicas, platform.max_replicas, function.max_inflight, function.cpu_request_cores};
   }
 
-  // A fresh instance of the scenario's autoscaler (already validated by from_json()).
+  // A fresh instance of the scenario's autoscaler (already validated by from_json()), or
+  // null when the scenario has none.
   std::unique_ptr<Policy> make_autoscaler() const;
 
   // Reads and validates `doc` (which came from `file`). Throws InputError.

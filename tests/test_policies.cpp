@@ -96,6 +96,16 @@ TEST_CASE("HPA: the scale-up rate limit is max(4 pods, 100%) of the period's sta
   CHECK(d[2].second == 6);  // wants ceil(10 * 2) = 20; limit max(2 + 4, 2 * 2) = 6
 }
 
+TEST_CASE("HPA: the first sync is recorded, so nothing scales down within 300 s of the start") {
+  auto hpa = policy({{"kind", "hpa"}}, kContext);
+  FakePods pods = old_ready_pods(6);
+  const auto d = run_hpa(*hpa, pods, 6, 330, [](double) { return 0.1; });
+  for (const auto& [t, replicas] : d) {
+    CAPTURE(t);
+    CHECK(replicas == (t < 300 ? 6 : 1));
+  }
+}
+
 TEST_CASE("HPA: scale-down waits for the 300 s stabilisation window") {
   auto hpa = policy({{"kind", "hpa"}}, kContext);
   FakePods pods = old_ready_pods(4);
@@ -110,22 +120,23 @@ TEST_CASE("HPA: scale-down waits for the 300 s stabilisation window") {
   }
 }
 
-TEST_CASE("HPA: on a scale-down, pods without metrics count at 100% of target") {
-  auto hpa = policy({{"kind", "hpa"}}, kContext);
+TEST_CASE("HPA: on a scale-down, pods without metrics count at 100% of their request") {
+  auto hpa = policy({{"kind", "hpa"}, {"scale_down_stabilization_s", 0}}, kContext);
   FakePods pods = old_ready_pods(4);
   std::int64_t current = 6;
   for (double t = 0; t <= 15; t += 15) {
     if (t > 0) pods.run(15, 0.4);
     current = hpa->decide(pods.view(t, current));
   }
-  // Two pods appear after the t = 0 sample: no metric over the window at t = 30.
-  pods.add(5, PodView::Phase::ready, -1000, -990);
-  pods.add(6, PodView::Phase::ready, -1000, -990);
+  // Two pods created after the t = 0 sample: no metric over the window at t = 30.
+  pods.add(5, PodView::Phase::ready, 20, 25);
+  pods.add(6, PodView::Phase::ready, 20, 25);
   pods.run(15, 0.4);
   const std::vector<std::pair<double, std::int64_t>> d = {{0, 6}, {15, 6}, {30, hpa->decide(pods.view(30, current))}};
-  // First pass: ratio 0.4 / 0.8 = 0.5 on 4 pods. Second: (4 * 0.4 + 2 * 0.8) / 6 / 0.8 =
-  // 2/3, so ceil(2/3 * 6) = 4.
-  CHECK(d[2].second == 4);
+  // First pass: 40% / 80% = 0.5 on 4 pods. Second: the 2 pods without metrics at their
+  // whole request (max(100%, target)): (4 * 40 + 2 * 100) / 6 = 60%, ratio 0.75, so
+  // ceil(0.75 * 6) = 5.
+  CHECK(d[2].second == 5);
 }
 
 TEST_CASE("HPA: on a scale-up, unready pods count at 0% and can cancel it") {

@@ -10,7 +10,7 @@
 
 #include "scenario_builder.hpp"
 #include "sim/report.hpp"
-#include "sim/simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 
 namespace faascale {
 namespace {
@@ -71,18 +71,18 @@ nlohmann::json scenario(const nlohmann::json& policy, const std::vector<int>& co
   return doc;
 }
 
-struct Outcome {
+struct RunResult {
   std::string csv;
   RunTotals totals;
   std::int64_t out_of_bounds, highest, decisions, final_desired, in_system_at_end;
 };
 
-Outcome run(const nlohmann::json& doc) {
+RunResult run(const nlohmann::json& doc) {
   const Scenario s = testing::make_scenario(doc);
   auto recorder = std::make_unique<BoundsRecorder>(s.make_autoscaler(), s.platform.min_replicas, s.platform.max_replicas);
   BoundsRecorder* r = recorder.get();
-  Outcome o;
-  Simulator sim(s, std::move(recorder), [&](const WindowMetrics& w) { o.csv += windows_csv_row(w); });
+  RunResult o;
+  OpenFaasSimulator sim(s, std::move(recorder), [&](const WindowMetrics& w) { o.csv += windows_csv_row(w); });
   sim.run();
   o.totals = sim.totals();
   o.out_of_bounds = r->out_of_bounds;
@@ -106,7 +106,7 @@ TEST_CASE("every policy: within bounds, deterministic, and scaling up on a 100x 
   for (const auto& policy : kPolicies) {
     CAPTURE(policy.dump());
     const auto doc = scenario(policy, burst_trace());
-    const Outcome a = run(doc), b = run(doc);
+    const RunResult a = run(doc), b = run(doc);
     CHECK(a.decisions > 0);
     CHECK(a.out_of_bounds == 0);
     CHECK(a.csv == b.csv);
@@ -118,7 +118,7 @@ TEST_CASE("every policy: within bounds, deterministic, and scaling up on a 100x 
 TEST_CASE("every policy: zero traffic keeps the minimum") {
   for (const auto& policy : kPolicies) {
     CAPTURE(policy.dump());
-    const Outcome o = run(scenario(policy, std::vector<int>(100, 0)));
+    const RunResult o = run(scenario(policy, std::vector<int>(100, 0)));
     CHECK(o.out_of_bounds == 0);
     CHECK(o.totals.arrivals == 0);
     if (policy["kind"] != "static") CHECK(o.final_desired == 1);
@@ -131,7 +131,7 @@ TEST_CASE("every policy: pods that never become ready") {
     auto doc = scenario(policy, burst_trace());
     doc["function"]["cold_start"] = {{"dist", "deterministic"}, {"mean_s", 1e6}};
     doc["platform"]["initial_replicas"] = 0;
-    const Outcome o = run(doc);
+    const RunResult o = run(doc);
     CHECK(o.out_of_bounds == 0);
     CHECK(o.totals.ok == 0);
     CHECK(o.totals.timed_out + o.totals.rejected + o.in_system_at_end == o.totals.arrivals);
@@ -153,7 +153,7 @@ TEST_CASE("every policy that can: a scale to zero with requests waiting is serve
     auto doc = scenario(policy, counts);
     doc["platform"]["min_replicas"] = 0;
     doc["platform"]["initial_replicas"] = 1;
-    const Outcome o = run(doc);
+    const RunResult o = run(doc);
     CHECK(o.out_of_bounds == 0);
     CHECK(o.totals.arrivals == 30);
     CHECK(o.totals.ok == 30);  // all served after a scale from zero

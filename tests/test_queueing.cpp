@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "scenario_builder.hpp"
-#include "sim/simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 
 namespace faascale {
 namespace {
@@ -73,7 +73,7 @@ TEST_CASE("M/M/c mean wait and P(wait) match Erlang-C") {
     doc["autoscaler"]["replicas"] = servers;
 
     std::vector<double> wait_sum(kBatches, 0), waited(kBatches, 0), dispatched(kBatches, 0);
-    Simulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) {
+    OpenFaasSimulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) {
       if (w.index < kWarmupWindows) return;
       const auto b = static_cast<std::size_t>((w.index - kWarmupWindows) / kWindowsPerBatch);
       if (b >= wait_sum.size()) return;
@@ -106,7 +106,7 @@ TEST_CASE("Little's law: time-average number in system equals arrival rate times
   doc["trace"]["rate_per_s"] = 3.2;
   doc["platform"]["initial_replicas"] = 4;
   doc["autoscaler"]["replicas"] = 4;
-  Simulator sim(testing::make_scenario(doc), nullptr);
+  OpenFaasSimulator sim(testing::make_scenario(doc), nullptr);
   sim.run();
   const RunTotals& t = sim.totals();
   const double time_average_in_system = t.in_system_seconds / sim.now();
@@ -129,7 +129,7 @@ TEST_CASE("conservation: arrivals = completed + failed + rejected + in flight, u
     doc["platform"]["queue_capacity"] = std::string(mode) == "queue" ? 20 : 0;
     doc["platform"]["initial_replicas"] = 4;
     doc["autoscaler"]["replicas"] = 4;
-    Simulator sim(testing::make_scenario(doc), nullptr);
+    OpenFaasSimulator sim(testing::make_scenario(doc), nullptr);
     sim.run();
     const RunTotals& t = sim.totals();
     CHECK(t.ok > 0);

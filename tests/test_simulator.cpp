@@ -11,7 +11,7 @@
 
 #include "scenario_builder.hpp"
 #include "sim/report.hpp"
-#include "sim/simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 
 namespace faascale {
 namespace {
@@ -39,7 +39,7 @@ struct Run {
 
 Run run(const nlohmann::json& doc) {
   Run r;
-  Simulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) { r.windows.push_back(w); });
+  OpenFaasSimulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) { r.windows.push_back(w); });
   sim.set_desired_replicas(doc["autoscaler"]["replicas"].get<std::int64_t>());
   sim.run();
   r.totals = sim.totals();
@@ -180,7 +180,7 @@ TEST_CASE("scale-down: a removed pod takes no new requests, finishes its own, th
   doc["platform"]["initial_replicas"] = 2;
   doc["platform"]["routing"] = "least-loaded";
   doc["duration_s"] = 20;
-  Simulator sim(testing::make_scenario(doc), nullptr);
+  OpenFaasSimulator sim(testing::make_scenario(doc), nullptr);
   sim.run_until(1.0);
   CHECK(sim.view().ready == 2);
   sim.set_desired_replicas(1);
@@ -198,7 +198,7 @@ TEST_CASE("replicas stay within [min, max]; a pod removed before it is ready nev
   doc["platform"]["min_replicas"] = 1;
   doc["platform"]["max_replicas"] = 3;
   doc["function"]["cold_start"] = {{"dist", "deterministic"}, {"mean_s", 5}};
-  Simulator sim(testing::make_scenario(doc), nullptr);
+  OpenFaasSimulator sim(testing::make_scenario(doc), nullptr);
   sim.set_desired_replicas(100);
   CHECK(sim.view().desired == 3);
   CHECK(sim.view().starting == 2);
@@ -230,7 +230,7 @@ TEST_CASE("a run that is not a whole number of windows ends with a shorter last 
     doc["control_interval_s"] = interval;
     doc["trace"]["rate_per_s"] = 5;
     std::vector<WindowMetrics> windows;
-    Simulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) { windows.push_back(w); });
+    OpenFaasSimulator sim(testing::make_scenario(doc), nullptr, [&](const WindowMetrics& w) { windows.push_back(w); });
     sim.run();
     REQUIRE(!windows.empty());
     CHECK(windows.back().end_s == doctest::Approx(doc["duration_s"].get<double>()));
@@ -249,7 +249,7 @@ TEST_CASE("scaling many pods down at once") {
   doc["platform"]["max_replicas"] = 20000;
   doc["platform"]["min_replicas"] = 0;
   doc["platform"]["initial_replicas"] = 20000;
-  Simulator sim(testing::make_scenario(doc), nullptr);
+  OpenFaasSimulator sim(testing::make_scenario(doc), nullptr);
   CHECK(sim.view().ready == 20000);
   sim.set_desired_replicas(7);
   CHECK(sim.view().ready == 7);

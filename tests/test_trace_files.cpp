@@ -9,7 +9,7 @@
 
 #include "scenario_builder.hpp"
 #include "sim/distribution.hpp"
-#include "sim/simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 #include "sim/trace.hpp"
 
 namespace faascale {
@@ -127,7 +127,7 @@ TEST_CASE("traced durations are the time a request takes alone, whatever the CPU
   doc["function"]["cpu_limit_cores"] = 0.5;
   doc["platform"]["initial_replicas"] = 3;
   doc["autoscaler"]["replicas"] = 3;
-  Simulator sim(testing::make_scenario(doc), nullptr);
+  OpenFaasSimulator sim(testing::make_scenario(doc), nullptr);
   sim.set_desired_replicas(3);
   sim.run();
   CHECK(sim.totals().ok == 3);

@@ -29,6 +29,8 @@
 // out: the legacy (no behavior) rate limit of max(2x, 4) per sync; pods in Failed
 // phase (the simulator has none); metrics-server's own scrape timing (a pod's rate is
 // exact over the window). A pod's metric is missing until it has existed for a window.
+// Missing-metric pods count, on a scale-down, as their whole CPU request (or the target
+// when above 100%), as upstream.
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -59,6 +61,12 @@ class HpaPolicy final : public Policy {
   std::int64_t decide(const PlatformView& view) override {
     record_samples(view);
     const std::int64_t current = view.desired;
+    if (recommendations_.empty() && !initial_recorded_) {
+      // As upstream, the first sync records the current count, so nothing scales down
+      // within the stabilisation window of the start.
+      recommendations_.push_back({view.now_s, static_cast<double>(current)});
+      initial_recorded_ = true;
+    }
     const std::optional<std::int64_t> proposal = replica_calculator(view, current);
     // Without any metric the controller fails this sync: no change, nothing recorded.
     if (!proposal) return std::clamp(current, context_.min_replicas, context_.max_replicas);
@@ -96,9 +104,11 @@ class HpaPolicy final : public Policy {
     const Sample& start = samples_.front();
     if (start.time_s > now - config_.metric_window_s + 1e-9 || now - start.time_s <= 0) return std::nullopt;
     const auto it = start.counter.find(pod.id);
-    if (it == start.counter.end()) return std::nullopt;
+    // A pod created at or before the window's start sample but after it was taken (in the
+    // same instant) started its counters at zero then.
+    if (it == start.counter.end() && pod.created_s > start.time_s) return std::nullopt;
     const double counter = config_.cpu ? pod.cpu_core_seconds : static_cast<double>(pod.requests);
-    const double rate = (counter - it->second) / (now - start.time_s);
+    const double rate = (counter - (it == start.counter.end() ? 0.0 : it->second)) / (now - start.time_s);
     if (!std::isfinite(rate)) return std::nullopt;
     return std::llround(std::clamp(rate, 0.0, 1e12) * 1000);
   }
@@ -115,11 +125,12 @@ class HpaPolicy final : public Policy {
     return static_cast<double>(total_milli / pods) / static_cast<double>(std::llround(config_.target * 1000));
   }
 
-  // What the target is worth for one pod, in milli-units (the value missing pods get on
-  // a scale-down).
-  std::int64_t target_milli() const {
-    return config_.cpu ? std::llround(context_.cpu_request_cores * 1000) * std::llround(config_.target * 100) / 100
-                       : std::llround(config_.target * 1000);
+  // The value a pod without metrics gets on a scale-down, in milli-units: for CPU its
+  // whole request, or the target when that is above 100%; for a pods metric the target.
+  std::int64_t missing_pod_milli() const {
+    if (!config_.cpu) return std::llround(config_.target * 1000);
+    const std::int64_t fallback_percent = std::max<std::int64_t>(100, std::llround(config_.target * 100));
+    return std::llround(context_.cpu_request_cores * 1000) * fallback_percent / 100;
   }
 
   std::optional<std::int64_t> replica_calculator(const PlatformView& view, std::int64_t current) const {
@@ -154,7 +165,7 @@ class HpaPolicy final : public Policy {
     // Second pass: missing pods at 100% of target on a scale-down, 0% on a scale-up;
     // unready pods at 0% when scaling up.
     std::int64_t pods = ready + missing;
-    if (ratio < 1) total += missing * target_milli();
+    if (ratio < 1) total += missing * missing_pod_milli();
     if (scale_up_with_unready) pods += unready;
     const double new_ratio = usage_ratio(total, pods);
     if (std::abs(1 - new_ratio) <= config_.tolerance || (ratio > 1 && new_ratio < 1) || (ratio < 1 && new_ratio > 1)) {
@@ -188,16 +199,22 @@ class HpaPolicy final : public Policy {
     return total;
   }
 
+  // Replicas at the start of a rate-limit period: now, less what was added and plus what
+  // was removed within it.
+  double period_start(double now, double current, double period) const {
+    return current - changed_within(scale_events_up_, now, period) + changed_within(scale_events_down_, now, period);
+  }
+
   std::int64_t rate_limit(double now, std::int64_t current, std::int64_t desired) const {
     const auto cur = static_cast<double>(current);
     if (desired > current) {
-      const double start_up = cur - changed_within(scale_events_up_, now, config_.up_period_s);
+      const double start_up = period_start(now, cur, config_.up_period_s);
       double limit = std::max(start_up + config_.up_pods, std::ceil(start_up * (1 + config_.up_percent / 100)));
       limit = std::min(std::max(limit, cur), static_cast<double>(context_.max_replicas));
       return std::min(desired, static_cast<std::int64_t>(limit));
     }
     if (desired < current) {
-      const double start_down = cur + changed_within(scale_events_down_, now, config_.down_period_s);
+      const double start_down = period_start(now, cur, config_.down_period_s);
       double limit = std::trunc(start_down * (1 - config_.down_percent / 100));
       limit = std::max(std::min(limit, cur), static_cast<double>(context_.min_replicas));
       return std::max(desired, static_cast<std::int64_t>(limit));
@@ -210,6 +227,7 @@ class HpaPolicy final : public Policy {
   std::deque<Sample> samples_;
   std::deque<Event> recommendations_;
   std::deque<Event> scale_events_up_, scale_events_down_;
+  bool initial_recorded_ = false;
 };
 
 }  // namespace
@@ -221,13 +239,13 @@ std::unique_ptr<Policy> make_hpa(JsonReader& p, const PolicyContext& context) {
   HpaConfig c;
   c.cpu = p.choice("metric", {"cpu", "rps"}, "cpu") == "cpu";
   if (c.cpu) {
-    c.target = p.number("target_utilization", 1e-6, 1e6, 0.8);
+    c.target = p.number("target_utilization", 0.01, 1e4, 0.8);  // whole percent upstream
   } else {
-    c.target = p.number("target_rps_per_pod", 1e-9, 1e9, 10.0);
+    c.target = p.number("target_rps_per_pod", 0.001, 1e9, 10.0);  // milli-units upstream
   }
   c.tolerance = p.number("tolerance", 0, 10, 0.1);
-  c.sync_period_s = p.number("sync_period_s", 1e-3, 1e6, 15);
-  c.metric_window_s = p.number("metric_window_s", 1e-3, 1e6, 30);
+  c.sync_period_s = p.number("sync_period_s", 1, 3600, 15);
+  c.metric_window_s = p.number("metric_window_s", 1, 3600, 30);
   c.cpu_initialization_period_s = p.number("cpu_initialization_period_s", 0, 1e9, 300);
   c.up_stabilization_s = p.number("scale_up_stabilization_s", 0, 3600, 0);
   c.up_pods = static_cast<double>(p.integer("scale_up_pods", 0, 1'000'000, 4));

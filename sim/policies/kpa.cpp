@@ -21,8 +21,10 @@
 // ceil(panic / target), each clamped to [floor(ready / max_scale_down_rate),
 // ceil(max_scale_up_rate * ready)]. Panic starts when desired_panic / ready >= threshold,
 // is extended while that holds, and ends a stable window after it last held; in panic the
-// count never goes down. A zero decision is applied only after it has held for the grace
-// period (requests are held by the platform while no pod is ready).
+// count never goes down (it holds the highest of the panic and stable counts seen). The
+// panic threshold is tested on the unclamped panic count. No decision is taken before the
+// first bucket; zero only with a full stable window of data and after the grace period
+// (requests are held by the platform while no pod is ready).
 // Left out: the activator's own capacity and target burst capacity, initial scale, scale
 // down delay, and the last-pod retention period.
 #include <algorithm>
@@ -53,7 +55,10 @@ class KpaPolicy final : public Policy {
   std::int64_t decide(const PlatformView& view) override {
     collect_bucket(view);
     // Decide on ticks only; in between, keep the last decision.
-    if (view.now_s + 1e-9 < next_tick_s_) return last_decision_ < 0 ? view.desired : last_decision_;
+    if (view.now_s + 1e-9 < next_tick_s_) {
+      return last_decision_ < 0 ? std::clamp(view.desired, context_.min_replicas, context_.max_replicas)
+                                : last_decision_;
+    }
     next_tick_s_ = view.now_s + config_.tick_s;
     last_decision_ = tick(view);
     return last_decision_;
@@ -82,14 +87,19 @@ class KpaPolicy final : public Policy {
   }
 
   std::int64_t tick(const PlatformView& view) {
+    // No data yet: no decision, as upstream (but within bounds).
+    if (buckets_.empty()) return std::clamp(view.desired, context_.min_replicas, context_.max_replicas);
     const auto ready = static_cast<double>(std::max<std::int64_t>(1, view.ready));
     const double lowest = std::floor(ready / config_.max_down_rate);
     const double highest = std::ceil(config_.max_up_rate * ready);
     const double stable_value = average(config_.stable_window_s), panic_value = average(config_.panic_window_s);
-    if (!std::isfinite(stable_value) || !std::isfinite(panic_value)) return view.desired;  // unreadable metric
+    if (!std::isfinite(stable_value) || !std::isfinite(panic_value)) {  // unreadable metric
+      return std::clamp(view.desired, context_.min_replicas, context_.max_replicas);
+    }
+    const double unclamped_panic = std::ceil(panic_value / config_.target);
     const double stable = std::clamp(std::ceil(stable_value / config_.target), lowest, highest);
-    const double panic = std::clamp(std::ceil(panic_value / config_.target), lowest, highest);
-    if (panic / ready >= config_.panic_threshold) {
+    const double panic = std::clamp(unclamped_panic, lowest, highest);
+    if (unclamped_panic / ready >= config_.panic_threshold) {
       panic_since_s_ = view.now_s;  // enters, or extends, panic mode
     } else if (panic_since_s_ >= 0 && view.now_s - panic_since_s_ > config_.stable_window_s) {
       panic_since_s_ = -1;
@@ -97,13 +107,16 @@ class KpaPolicy final : public Policy {
     }
     double desired = stable;
     if (panic_since_s_ >= 0) {
-      max_panic_pods_ = std::max(max_panic_pods_, panic);
+      max_panic_pods_ = std::max({max_panic_pods_, panic, stable});
       desired = max_panic_pods_;  // never shrink in panic
     }
     auto result = std::clamp(static_cast<std::int64_t>(desired), context_.min_replicas, context_.max_replicas);
     if (result == 0) {
-      // Scale to zero only after the grace period of zero demand.
+      // Scale to zero only with a full stable window of data, after the grace period.
       if (!config_.scale_to_zero) return std::max<std::int64_t>(1, context_.min_replicas);
+      if (static_cast<double>(buckets_.size()) * kBucketSeconds < config_.stable_window_s) {
+        return std::min<std::int64_t>(1, view.desired);
+      }
       if (zero_since_s_ < 0) zero_since_s_ = view.now_s;
       if (view.now_s - zero_since_s_ < config_.grace_s) result = std::min<std::int64_t>(1, view.desired);
     } else {

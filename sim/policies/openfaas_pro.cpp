@@ -15,11 +15,13 @@
 //   rps_window_s 30, capacity_window_s 45, cpu_window_s 30
 //
 // With no pod at all and requests waiting, it asks for scale_min at once (the gateway's
-// scale from zero).
+// scale from zero). Idle (for scale to zero) means no arrival and nothing queued or in
+// flight. No decision is taken before the rps or cpu window holds two samples.
 // Left out: custom Prometheus rules as a mode.
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <optional>
 
 #include "sim/policies/policies.hpp"
 
@@ -52,7 +54,7 @@ class OpenFaasProPolicy final : public Policy {
                                                           : static_cast<double>(view.queued + view.in_flight);
     samples_.push_back({now, value});
     while (samples_.size() > 1 && samples_[1].time_s <= now - config_.window_s) samples_.pop_front();
-    if (view.arrivals_total != last_arrivals_ || last_activity_s_ < 0) {
+    if (view.arrivals_total != last_arrivals_ || last_activity_s_ < 0 || view.queued + view.in_flight > 0) {
       last_arrivals_ = view.arrivals_total;
       last_activity_s_ = now;
     }
@@ -61,11 +63,15 @@ class OpenFaasProPolicy final : public Policy {
       last_decision_ = config_.scale_min;
       return last_decision_;
     }
-    if (now + 1e-9 < next_sync_s_) return last_decision_ < 0 ? view.desired : last_decision_;
+    if (now + 1e-9 < next_sync_s_) {
+      return last_decision_ < 0 ? std::clamp(view.desired, context_.min_replicas, context_.max_replicas)
+                                : last_decision_;
+    }
     next_sync_s_ = now + config_.sync_period_s;
 
-    const double load = current_load(now);
-    auto desired = ceil_replicas(load / (config_.target * config_.proportion), view.desired);
+    const std::optional<double> load = current_load(now);
+    if (!load) return std::clamp(view.desired, context_.min_replicas, context_.max_replicas);  // no data yet
+    auto desired = ceil_replicas(*load / (config_.target * config_.proportion), view.desired);
     desired = std::clamp(desired, config_.scale_min, context_.max_replicas);
     if (config_.scale_to_zero && now - last_activity_s_ >= config_.zero_duration_s) desired = 0;
     last_decision_ = std::clamp(desired, context_.min_replicas, context_.max_replicas);
@@ -77,7 +83,7 @@ class OpenFaasProPolicy final : public Policy {
     double time_s, value;
   };
 
-  double current_load(double now) const {
+  std::optional<double> current_load(double now) const {
     if (config_.mode == Mode::capacity) {
       double peak = 0;
       for (const Sample& s : samples_) peak = std::max(peak, s.value);
@@ -85,7 +91,7 @@ class OpenFaasProPolicy final : public Policy {
     }
     const Sample& oldest = samples_.front();
     const double span = now - oldest.time_s;
-    if (span <= 0) return 0;
+    if (span <= 0) return std::nullopt;
     const double rate = (samples_.back().value - oldest.value) / span;
     return config_.mode == Mode::cpu ? rate * 1000.0 : rate;  // cores to milli-CPU
   }
@@ -109,7 +115,7 @@ std::unique_ptr<Policy> make_openfaas_pro(JsonReader& p, const PolicyContext& co
   c.proportion = p.number("proportion", 1e-3, 10, 0.9);
   c.scale_min = p.integer("scale_min", 1, 100000, std::max<std::int64_t>(1, context.min_replicas));
   c.scale_to_zero = p.boolean("scale_to_zero", false);
-  c.zero_duration_s = p.number("zero_duration_s", 0, 1e9, 900);
+  c.zero_duration_s = p.number("zero_duration_s", 1, 1e9, 900);
   c.sync_period_s = p.number("sync_period_s", 1, 3600, 10);
   const double rps_window = p.number("rps_window_s", 1, 3600, 30);
   const double capacity_window = p.number("capacity_window_s", 1, 3600, 45);
@@ -118,6 +124,7 @@ std::unique_ptr<Policy> make_openfaas_pro(JsonReader& p, const PolicyContext& co
   if (c.scale_to_zero && context.min_replicas > 0) {
     p.fail("scale_to_zero", "needs $.platform.min_replicas 0, so the platform allows zero replicas.");
   }
+  if (c.scale_min > context.max_replicas) p.fail("scale_min", "must not exceed $.platform.max_replicas.");
   if (c.scale_min < context.min_replicas) {
     p.fail("scale_min", "must be at least $.platform.min_replicas.");
   }

@@ -20,41 +20,44 @@
 #include "sim/metrics.hpp"
 #include "sim/policy.hpp"
 #include "sim/random.hpp"
+#include "sim/recorder.hpp"
 #include "sim/scenario.hpp"
+#include "sim/simulation.hpp"
 #include "sim/trace.hpp"
 
 namespace faascale {
 
-class Simulator {
+class OpenFaasSimulator final : public Simulation {
  public:
-  using WindowSink = std::function<void(const WindowMetrics&)>;
+  using WindowSink = MetricsRecorder::WindowSink;
 
   // `policy` may be null (then replicas change only through set_desired_replicas()).
-  Simulator(const Scenario& scenario, std::unique_ptr<Policy> policy, WindowSink sink = {});
+  OpenFaasSimulator(const Scenario& scenario, std::unique_ptr<Policy> policy, WindowSink sink = {});
 
   // Processes every event before time t, and the close of a window ending exactly at t.
-  void run_until(double t);
+  void run_until(double t) override;
   // Runs to the scenario's duration and closes the last window there, even if it is
   // shorter than the control interval (its end_s says so).
-  void run();
+  void run() override;
 
   // Calls `hook` every kProgressEvents events (for progress reports, and to stop a run by
   // throwing from it).
   static constexpr std::int64_t kProgressEvents = 1 << 16;
-  void set_progress_hook(std::function<void()> hook) { progress_hook_ = std::move(hook); }
+  void set_progress_hook(std::function<void()> hook) override { progress_hook_ = std::move(hook); }
 
   void set_desired_replicas(std::int64_t replicas);
-  double now() const { return now_; }
+  double now() const override { return now_; }
   PlatformView view() const;
   // Totals over the run so far.
-  RunTotals totals() const;
+  RunTotals totals() const override;
   // Client latency of every successful request so far.
-  const QuantileSketch& ok_latency() const { return ok_latency_; }
+  const QuantileSketch& ok_latency() const override { return recorder_.ok_latency(); }
   // The last closed window, or null before the first closes.
-  const WindowMetrics* last_window() const { return has_last_window_ ? &last_window_ : nullptr; }
+  const WindowMetrics* last_window() const { return recorder_.last(); }
   std::int64_t in_flight() const { return in_flight_; }
   std::int64_t queued() const { return static_cast<std::int64_t>(queue_.size()); }
-  const Scenario& scenario() const { return scenario_; }
+  const Scenario& scenario() const override { return scenario_; }
+  std::int64_t in_system() const override { return in_flight() + queued(); }
 
  private:
   enum class PodState : std::uint8_t { free, starting, ready, draining };
@@ -84,7 +87,6 @@ class Simulator {
     bool next_is_timeout = false;
     bool touched = false;              // in touched_
   };
-  enum class Outcome { ok, rejected, timed_out };
 
   // Event entities: fixed ones first, then one per pod slot. The arrival stream is not in
   // the heap (see run_until()) but keeps a number for dispatching.
@@ -126,7 +128,6 @@ class Simulator {
   Scenario scenario_;
   FunctionSpec function_;
   std::unique_ptr<Policy> policy_;
-  WindowSink sink_;
   std::function<void()> progress_hook_;
   std::unique_ptr<ArrivalSource> arrivals_;
   Rng demand_rng_, cold_start_rng_, routing_rng_;
@@ -153,12 +154,8 @@ class Simulator {
   mutable std::vector<PodView> pod_views_;         // view()'s pod list, reused
   double cores_in_use_ = 0;
 
-  WindowMetrics window_, last_window_;
-  bool has_last_window_ = false;
-  std::vector<double> window_latencies_;           // client latencies of this window's 200s
-  RunTotals closed_;          // sums over the closed windows
+  MetricsRecorder recorder_;
   std::int64_t events_processed_ = 0;
-  QuantileSketch ok_latency_;
 };
 
 }  // namespace faascale

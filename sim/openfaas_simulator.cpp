@@ -1,9 +1,8 @@
 // Implementation of simulator.hpp; docs/model.md states the semantics in prose.
-#include "sim/simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 
 namespace faascale {
 namespace {
@@ -18,25 +17,23 @@ enum : std::uint32_t { kWindowFirst = 0, kPolicySecond = 1, kPodsThird = 2, kQue
 
 }  // namespace
 
-Simulator::Simulator(const Scenario& scenario, std::unique_ptr<Policy> policy, WindowSink sink)
+OpenFaasSimulator::OpenFaasSimulator(const Scenario& scenario, std::unique_ptr<Policy> policy, WindowSink sink)
     : scenario_(scenario),
       function_(scenario.function),
       policy_(std::move(policy)),
-      sink_(std::move(sink)),
       arrivals_(make_arrival_source(scenario.trace, scenario.seed)),
       demand_rng_(scenario.seed, Stream::demands),
       cold_start_rng_(scenario.seed, Stream::cold_starts),
       routing_rng_(scenario.seed, Stream::routing),
-      load_head_(static_cast<std::size_t>(function_.max_inflight) + 1, -1) {
+      load_head_(static_cast<std::size_t>(function_.max_inflight) + 1, -1),
+      recorder_(scenario.control_interval_s, function_.cpu_request_cores, function_.memory_request_mib,
+                std::move(sink)) {
   events_.resize(kFirstPodEntity);
   events_.set_priority(kWindowEntity, kWindowFirst);
   events_.set_priority(kPolicyEntity, kPolicySecond);
   events_.set_priority(kQueueEntity, kQueueFourth);
 
-  window_.cpu_request_cores = function_.cpu_request_cores;
-  window_.memory_request_mib = function_.memory_request_mib;
-  window_.end_s = scenario_.control_interval_s;
-  events_.schedule(kWindowEntity, window_.end_s);
+  events_.schedule(kWindowEntity, recorder_.window().end_s);
 
   desired_ = scenario_.platform.initial_replicas;
   for (std::int64_t i = 0; i < desired_; ++i) create_pod(0.0);  // initial pods are warm
@@ -48,7 +45,7 @@ Simulator::Simulator(const Scenario& scenario, std::unique_ptr<Policy> policy, W
   reschedule_touched_pods();
 }
 
-void Simulator::run_until(double t) {
+void OpenFaasSimulator::run_until(double t) {
   while (true) {
     // The next arrival is kept out of the heap (it changes with every request); it comes
     // last among simultaneous events, so it goes first only when strictly earlier.
@@ -71,84 +68,58 @@ void Simulator::run_until(double t) {
   if (t > now_ && std::isfinite(t)) advance_clock(t);
 }
 
-void Simulator::run() {
+void OpenFaasSimulator::run() {
   run_until(scenario_.duration_s);
-  if (now_ > window_.start_s) {
-    window_.end_s = now_;  // a last, shorter window
-    close_window();
-  }
+  if (now_ > recorder_.window().start_s) close_window();  // a last, shorter window
 }
 
-void Simulator::advance_clock(double t) {
+void OpenFaasSimulator::advance_clock(double t) {
   const double dt = t - now_;
   if (dt > 0) {
-    window_.cpu_core_seconds += cores_in_use_ * dt;
+    WindowMetrics& w = recorder_.window();
+    w.cpu_core_seconds += cores_in_use_ * dt;
     const auto serving = static_cast<double>(ready_.size()) + static_cast<double>(draining_);
-    window_.memory_mib_seconds +=
+    w.memory_mib_seconds +=
         (serving * function_.memory_idle_mib + static_cast<double>(in_flight_) * function_.memory_per_request_mib) * dt;
-    window_.replica_seconds += static_cast<double>(alive_) * dt;
-    window_.ready_pod_seconds += static_cast<double>(ready_.size()) * dt;
-    window_.in_system_seconds += static_cast<double>(in_flight_ + static_cast<std::int64_t>(queue_.size())) * dt;
+    w.replica_seconds += static_cast<double>(alive_) * dt;
+    w.ready_pod_seconds += static_cast<double>(ready_.size()) * dt;
+    w.in_system_seconds += static_cast<double>(in_flight_ + static_cast<std::int64_t>(queue_.size())) * dt;
     now_ = t;
   }
 }
 
-RunTotals Simulator::totals() const {
-  RunTotals t = closed_;
-  t.add(window_);
+RunTotals OpenFaasSimulator::totals() const {
+  RunTotals t = recorder_.totals();
   t.events = events_processed_;
   return t;
 }
 
 // ---- events ---------------------------------------------------------------------------
 
-void Simulator::on_window_close() {
+void OpenFaasSimulator::on_window_close() {
   close_window();
-  events_.schedule(kWindowEntity, window_.end_s);
+  events_.schedule(kWindowEntity, recorder_.window().end_s);
 }
 
-void Simulator::close_window() {
-  window_.ready_replicas = static_cast<std::int64_t>(ready_.size());
-  window_.desired_replicas = desired_;
-  window_.pods = alive_;
-  window_.queued = static_cast<std::int64_t>(queue_.size());
-  window_.in_flight = in_flight_;
-  std::tie(window_.client_p95_s, window_.client_p99_s) = nearest_rank_quantiles(window_latencies_, 0.95, 0.99);
-  if (sink_) sink_(window_);
-  closed_.add(window_);
-  last_window_ = window_;
-  has_last_window_ = true;
-
-  const std::int64_t next_index = window_.index + 1;
-  window_ = WindowMetrics{};
-  window_.index = next_index;
-  window_.cpu_request_cores = function_.cpu_request_cores;
-  window_.memory_request_mib = function_.memory_request_mib;
-  window_.start_s = now_;
-  // Boundaries are multiples of the interval, not sums, so they never drift.
-  window_.end_s = static_cast<double>(next_index + 1) * scenario_.control_interval_s;
-  window_latencies_.clear();
+void OpenFaasSimulator::close_window() {
+  recorder_.close(now_, {static_cast<std::int64_t>(ready_.size()), desired_, alive_,
+                         static_cast<std::int64_t>(queue_.size()), in_flight_});
 }
 
-void Simulator::on_policy_tick() {
+void OpenFaasSimulator::on_policy_tick() {
   desired_ = policy_->decide(view());
   apply_desired();
   events_.schedule(kPolicyEntity, now_ + policy_->period_s());
 }
 
-void Simulator::on_arrival() {
-  ++window_.arrivals;
-  // A traced duration is the time the request took alone: as CPU-seconds, that time at
-  // the rate one request gets alone in a pod.
-  const double demand = !std::isnan(next_duration_s_)          ? next_duration_s_ * rate(1)
-                        : function_.service.wall_time() ? function_.service.sample(demand_rng_) * rate(1)
-                                                        : function_.service.sample(demand_rng_);
-  admit(Request{now_, demand});
+void OpenFaasSimulator::on_arrival() {
+  ++recorder_.window().arrivals;
+  admit(Request{now_, function_.demand(next_duration_s_, demand_rng_)});
   next_arrival_s_ = arrivals_->next();
   next_duration_s_ = arrivals_->duration_s();
 }
 
-void Simulator::on_queue_timeout() {
+void OpenFaasSimulator::on_queue_timeout() {
   // The head is the oldest request, so it has the earliest deadline.
   const Request head = queue_.front();
   queue_.pop_front();
@@ -156,7 +127,7 @@ void Simulator::on_queue_timeout() {
   schedule_queue_timeout();
 }
 
-void Simulator::on_pod_event(std::uint32_t p) {
+void OpenFaasSimulator::on_pod_event(std::uint32_t p) {
   Pod& pod = pods_[p];
   if (pod.state == PodState::starting) {
     pod.state = PodState::ready;
@@ -189,7 +160,7 @@ void Simulator::on_pod_event(std::uint32_t p) {
 
 // ---- requests -------------------------------------------------------------------------
 
-void Simulator::admit(const Request& request) {
+void OpenFaasSimulator::admit(const Request& request) {
   const std::int64_t capacity = scenario_.platform.queue_capacity;
   if (capacity > 0) {
     // Gateway queue: straight to a pod when nothing waits and a slot is free.
@@ -225,7 +196,7 @@ void Simulator::admit(const Request& request) {
   dispatch(pod, request);
 }
 
-void Simulator::drain_queue() {
+void OpenFaasSimulator::drain_queue() {
   if (queue_.empty()) return;
   const bool direct = scenario_.platform.queue_capacity == 0;
   if (direct) {
@@ -248,7 +219,7 @@ void Simulator::drain_queue() {
   if (moved) schedule_queue_timeout();
 }
 
-void Simulator::dispatch(std::uint32_t p, const Request& request) {
+void OpenFaasSimulator::dispatch(std::uint32_t p, const Request& request) {
   Pod& pod = pods_[p];
   bring_up_to_date(pod);
   const std::size_t before = pod.running.size();
@@ -261,44 +232,24 @@ void Simulator::dispatch(std::uint32_t p, const Request& request) {
   touch(p);
 }
 
-void Simulator::finish(Outcome outcome, double arrival_s, double dispatched_s, bool cold_affected) {
-  const double latency = now_ - arrival_s;
-  window_.latency_sum_s += latency;
-  if (!std::isnan(dispatched_s)) {
-    window_.gateway.add(now_ - dispatched_s);
-    const double wait = dispatched_s - arrival_s;
-    ++window_.dispatched;
-    window_.wait_sum_s += wait;
-    window_.waited += wait > 0;
-    window_.cold_start_affected += cold_affected;
-  }
-  switch (outcome) {
-    case Outcome::ok:
-      ++window_.ok;
-      window_.ok_gateway_seconds += now_ - dispatched_s;
-      window_.ok_latency_sum_s += latency;
-      window_latencies_.push_back(latency);
-      ok_latency_.add(latency);
-      break;
-    case Outcome::rejected: ++window_.rejected; break;
-    case Outcome::timed_out: ++window_.timed_out; break;
-  }
+void OpenFaasSimulator::finish(Outcome outcome, double arrival_s, double dispatched_s, bool cold_affected) {
+  recorder_.finish(outcome, now_, arrival_s, dispatched_s, cold_affected);
 }
 
 // ---- pods -----------------------------------------------------------------------------
 
-double Simulator::rate(std::size_t running) const {
+double OpenFaasSimulator::rate(std::size_t running) const {
   // Each request runs at most at one core; a CPU limit is shared equally.
   const double limit = function_.cpu_limit_cores;
   return limit > 0 && static_cast<double>(running) > limit ? limit / static_cast<double>(running) : 1.0;
 }
 
-double Simulator::cores_used(std::size_t running) const {
+double OpenFaasSimulator::cores_used(std::size_t running) const {
   const auto n = static_cast<double>(running);
   return function_.cpu_limit_cores > 0 ? std::min(n, function_.cpu_limit_cores) : n;
 }
 
-void Simulator::bring_up_to_date(Pod& pod) {
+void OpenFaasSimulator::bring_up_to_date(Pod& pod) {
   if (!pod.running.empty()) {
     const double dt = now_ - pod.virtual_at_s;
     pod.virtual_time += rate(pod.running.size()) * dt;
@@ -307,14 +258,14 @@ void Simulator::bring_up_to_date(Pod& pod) {
   pod.virtual_at_s = now_;
 }
 
-void Simulator::touch(std::uint32_t p) {
+void OpenFaasSimulator::touch(std::uint32_t p) {
   if (!pods_[p].touched) {
     pods_[p].touched = true;
     touched_.push_back(p);
   }
 }
 
-void Simulator::reschedule_touched_pods() {
+void OpenFaasSimulator::reschedule_touched_pods() {
   for (std::uint32_t p : touched_) {
     pods_[p].touched = false;
     reschedule(p);
@@ -322,7 +273,7 @@ void Simulator::reschedule_touched_pods() {
   touched_.clear();
 }
 
-void Simulator::reschedule(std::uint32_t p) {
+void OpenFaasSimulator::reschedule(std::uint32_t p) {
   Pod& pod = pods_[p];
   const std::uint32_t entity = kFirstPodEntity + p;
   if (pod.state == PodState::free) {
@@ -351,11 +302,11 @@ void Simulator::reschedule(std::uint32_t p) {
   events_.schedule(entity, pod.next_is_timeout ? deadline_s : finish_s);
 }
 
-void Simulator::schedule_queue_timeout() {
+void OpenFaasSimulator::schedule_queue_timeout() {
   events_.schedule(kQueueEntity, queue_.empty() ? kNever : queue_.front().arrival_s + function_.timeout_s);
 }
 
-void Simulator::link_load(std::uint32_t p, std::size_t load) {
+void OpenFaasSimulator::link_load(std::uint32_t p, std::size_t load) {
   Pod& pod = pods_[p];
   pod.load_prev = -1;
   pod.load_next = load_head_[load];
@@ -364,7 +315,7 @@ void Simulator::link_load(std::uint32_t p, std::size_t load) {
   lowest_load_hint_ = std::min(lowest_load_hint_, load);
 }
 
-void Simulator::unlink_load(std::uint32_t p, std::size_t load) {
+void OpenFaasSimulator::unlink_load(std::uint32_t p, std::size_t load) {
   const Pod& pod = pods_[p];
   if (pod.load_prev >= 0) {
     pods_[static_cast<std::size_t>(pod.load_prev)].load_next = pod.load_next;
@@ -374,20 +325,20 @@ void Simulator::unlink_load(std::uint32_t p, std::size_t load) {
   if (pod.load_next >= 0) pods_[static_cast<std::size_t>(pod.load_next)].load_prev = pod.load_prev;
 }
 
-void Simulator::set_load(std::uint32_t p, std::size_t before, std::size_t after) {
+void OpenFaasSimulator::set_load(std::uint32_t p, std::size_t before, std::size_t after) {
   if (pods_[p].state != PodState::ready) return;
   unlink_load(p, before);
   link_load(p, after);
 }
 
-void Simulator::add_ready(std::uint32_t p) {
+void OpenFaasSimulator::add_ready(std::uint32_t p) {
   Pod& pod = pods_[p];
   pod.ready_position = static_cast<std::uint32_t>(ready_.size());
   ready_.push_back(p);
   link_load(p, pod.running.size());
 }
 
-void Simulator::remove_ready(std::uint32_t p) {
+void OpenFaasSimulator::remove_ready(std::uint32_t p) {
   Pod& pod = pods_[p];
   const std::uint32_t last = ready_.back();
   ready_[pod.ready_position] = last;
@@ -396,14 +347,14 @@ void Simulator::remove_ready(std::uint32_t p) {
   unlink_load(p, pod.running.size());
 }
 
-std::int64_t Simulator::least_loaded_free_pod() {
+std::int64_t OpenFaasSimulator::least_loaded_free_pod() {
   const auto full = static_cast<std::size_t>(function_.max_inflight);
   while (lowest_load_hint_ < full && load_head_[lowest_load_hint_] < 0) ++lowest_load_hint_;
   if (lowest_load_hint_ >= full) return -1;
   return load_head_[lowest_load_hint_];
 }
 
-std::uint32_t Simulator::route() {
+std::uint32_t OpenFaasSimulator::route() {
   switch (scenario_.platform.routing) {
     case Routing::random: return ready_[routing_rng_.below(ready_.size())];
     case Routing::round_robin: return ready_[round_robin_++ % ready_.size()];
@@ -415,7 +366,7 @@ std::uint32_t Simulator::route() {
   return ready_[0];
 }
 
-void Simulator::create_pod(double ready_s) {
+void OpenFaasSimulator::create_pod(double ready_s) {
   std::uint32_t p;
   if (!free_pods_.empty()) {
     p = free_pods_.back();
@@ -440,7 +391,7 @@ void Simulator::create_pod(double ready_s) {
   touch(p);
 }
 
-void Simulator::retire_pod(std::uint32_t p) {
+void OpenFaasSimulator::retire_pod(std::uint32_t p) {
   Pod& pod = pods_[p];
   if (pod.state == PodState::starting) {
     --starting_;
@@ -456,7 +407,7 @@ void Simulator::retire_pod(std::uint32_t p) {
   }
 }
 
-void Simulator::release_pod(std::uint32_t p) {
+void OpenFaasSimulator::release_pod(std::uint32_t p) {
   Pod& pod = pods_[p];
   if (pod.state == PodState::draining) --draining_;
   pod.state = PodState::free;
@@ -466,17 +417,17 @@ void Simulator::release_pod(std::uint32_t p) {
   free_pods_.push_back(p);
 }
 
-void Simulator::set_desired_replicas(std::int64_t replicas) {
+void OpenFaasSimulator::set_desired_replicas(std::int64_t replicas) {
   desired_ = replicas;
   apply_desired();
   reschedule_touched_pods();
 }
 
-void Simulator::apply_desired() {
+void OpenFaasSimulator::apply_desired() {
   desired_ = std::clamp(desired_, scenario_.platform.min_replicas, scenario_.platform.max_replicas);
   std::int64_t active = starting_ + static_cast<std::int64_t>(ready_.size());
   for (; active < desired_; ++active) {
-    ++window_.cold_starts;
+    ++recorder_.window().cold_starts;
     create_pod(now_ + function_.cold_start.sample(cold_start_rng_));
   }
   // Like a ReplicaSet scaling down: pods not yet ready go first, newest first, then ready
@@ -499,7 +450,7 @@ void Simulator::apply_desired() {
   for (auto it = candidates.begin(); it != cut; ++it) retire_pod(*it);
 }
 
-PlatformView Simulator::view() const {
+PlatformView OpenFaasSimulator::view() const {
   PlatformView v;
   v.now_s = now_;
   v.ready = static_cast<std::int64_t>(ready_.size());

@@ -5,6 +5,9 @@
 // arrivals at kUtilisation of the pods' CPU capacity, with the gateway queue (arg 1) or
 // random direct routing (arg 0). The counter "requests/s" is what docs/performance.md
 // reports; the SimFaaS reference figure is ~65k requests/s (reference facts section 7).
+// Also at 8 and 1000 pods (same load per pod), to show the cost per request does not grow
+// with the pod count.
+// BM_KeepAlive: the keep-alive platform at about 8 and 1000 live instances.
 // BM_OpenFaasHeavyLoadWithPolicy: the same with the gateway queue and an autoscaler
 // deciding at its native period; min = max = pods, so the decisions cannot change the
 // load and the difference from BM_OpenFaasHeavyLoad/pods:24/queue:1 is the policy's cost.
@@ -13,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/openfaas_simulator.hpp"
+#include "sim/simulation.hpp"
 
 namespace {
 
@@ -75,6 +79,10 @@ BENCHMARK(BM_OpenFaasHeavyLoad)
     ->ArgNames({"pods", "queue"})
     ->Args({24, 1})
     ->Args({24, 0})
+    ->Args({8, 1})
+    ->Args({1000, 1})
+    ->Args({8, 0})
+    ->Args({1000, 0})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
 
@@ -88,6 +96,41 @@ BENCHMARK(BM_OpenFaasHeavyLoadWithPolicy)
     ->DenseRange(0, std::size(kPolicies) - 1)
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
+
+// The keep-alive platform with about `instances` live at once: Poisson arrivals at
+// instances / kKeepAliveService per second, exponential service, a 10 s keep-alive.
+constexpr double kKeepAliveService = 2.0;  // seconds
+
+void BM_KeepAlive(benchmark::State& state) {
+  const double instances = static_cast<double>(state.range(0));
+  const double rate = instances / kKeepAliveService;
+  const nlohmann::json doc = {
+      {"name", "bench-keepalive"},
+      {"seed", 1},
+      {"duration_s", kRequestsPerRun / rate},
+      {"control_interval_s", 30},
+      {"trace", {{"format", "poisson"}, {"rate_per_s", rate}}},
+      {"function",
+       {{"service", {{"dist", "exponential"}, {"mean_s", kKeepAliveService}}},
+        {"cold_start", {{"dist", "deterministic"}, {"mean_s", 0.25}}},
+        {"timeout_s", 600}}},
+      {"platform", {{"kind", "keepalive"}, {"expiration_s", 10}}}};
+  const faascale::Scenario scenario = faascale::Scenario::from_json(doc, "bench");
+  std::int64_t requests = 0;
+  double live = 0;
+  for (auto _ : state) {
+    const auto sim = faascale::make_simulation(scenario);
+    sim->run();
+    requests += sim->totals().arrivals;
+    nlohmann::json m;
+    sim->add_metrics(m);
+    live = m["instances_mean"].get<double>();
+  }
+  state.SetItemsProcessed(requests);
+  state.counters["requests/s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
+  state.counters["instances"] = live;
+}
+BENCHMARK(BM_KeepAlive)->ArgName("instances")->Arg(8)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 }  // namespace
 

@@ -21,6 +21,7 @@ class EventHeap {
     position_.resize(entities, kAbsent);
   }
   void set_priority(std::uint32_t entity, std::uint32_t priority) { priority_[entity] = priority; }
+  std::size_t entities() const { return priority_.size(); }
 
   bool empty() const { return heap_.empty(); }
   std::uint32_t top() const { return static_cast<std::uint32_t>(heap_.front().order); }

@@ -1,6 +1,8 @@
 // Implementation of keepalive_simulator.hpp.
 #include "sim/keepalive_simulator.hpp"
 
+#include "sim/slots.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,6 +11,12 @@ namespace faascale {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+std::unique_ptr<KeepAlivePolicy> scenario_policy(const Scenario& scenario) {
+  nlohmann::json unused;
+  return make_keepalive_policy(scenario.autoscaler, scenario.platform.expiration_s, scenario.file, unused);
+}
+
 }  // namespace
 
 KeepAliveSimulator::KeepAliveSimulator(const Scenario& scenario, std::unique_ptr<KeepAlivePolicy> policy,
@@ -18,7 +26,7 @@ KeepAliveSimulator::KeepAliveSimulator(const Scenario& scenario, std::unique_ptr
       expiration_s_(scenario.platform.expiration_s),
       max_concurrency_(scenario.platform.max_concurrency),
       lone_rate_(function_.lone_rate()),
-      policy_(policy ? std::move(policy) : std::make_unique<FixedKeepAlive>(expiration_s_)),
+      policy_(policy ? std::move(policy) : scenario_policy(scenario)),
       arrivals_(make_arrival_source(scenario.trace, scenario.seed)),
       demand_rng_(scenario.seed, Stream::demands),
       cold_start_rng_(scenario.seed, Stream::cold_starts),
@@ -54,7 +62,8 @@ void KeepAliveSimulator::run_until(double t) {
     } else {
       const Event e = events_.top();
       events_.pop();
-      if (e.generation == instances_[e.instance].generation) on_event(e);  // else superseded
+      // A pre-warm belongs to no instance yet; other events may have been superseded.
+      if (e.kind == Kind::prewarm || e.generation == instances_[e.instance].generation) on_event(e);
     }
   }
   if (t > now_ && std::isfinite(t)) advance_clock(t);
@@ -83,12 +92,26 @@ RunTotals KeepAliveSimulator::totals() const {
 
 void KeepAliveSimulator::push(Kind kind, double time, std::uint32_t instance) {
   const std::uint64_t order = (static_cast<std::uint64_t>(kind) << 32) | instance;
-  events_.push(Event{time, order, instance, instances_[instance].generation, kind});
+  const std::uint32_t generation = kind == Kind::prewarm ? 0 : instances_[instance].generation;
+  events_.push(Event{time, order, instance, generation, kind});
+}
+
+std::uint32_t KeepAliveSimulator::allocate_instance() {
+  const std::uint32_t i = take_slot(instances_, free_);
+  instances_[i].alive = true;
+  ++alive_;
+  ++recorder_.window().cold_starts;
+  return i;
+}
+
+void KeepAliveSimulator::go_idle(std::uint32_t i, double keep_alive_s) {
+  idle_push(i);
+  push(Kind::expire, now_ + keep_alive_s, i);
 }
 
 void KeepAliveSimulator::on_arrival() {
   ++recorder_.window().arrivals;
-  policy_->on_arrival(now_);
+  policy_->on_arrival(now_, busy_ == 0 ? now_ - last_busy_end_s_ : kNaN);
   const double service_s = function_.demand(next_duration_s_, demand_rng_) / lone_rate_;
   next_arrival_s_ = arrivals_->next();
   next_duration_s_ = arrivals_->duration_s();
@@ -103,18 +126,8 @@ void KeepAliveSimulator::on_arrival() {
     recorder_.finish(Outcome::rejected, now_, now_, kNaN, false);
     return;
   }
-  std::uint32_t i;
-  if (!free_.empty()) {
-    i = free_.back();
-    free_.pop_back();
-  } else {
-    i = static_cast<std::uint32_t>(instances_.size());
-    instances_.emplace_back();
-  }
-  instances_[i].alive = true;
-  ++alive_;
+  const std::uint32_t i = allocate_instance();
   ++cold_requests_;
-  ++recorder_.window().cold_starts;
   start_request(i, service_s, function_.cold_start.sample(cold_start_rng_), true);
 }
 
@@ -154,10 +167,21 @@ void KeepAliveSimulator::on_event(const Event& e) {
       if (in.serving) --serving_;
       in.serving = false;
       in.busy = false;
-      --busy_;
+      if (--busy_ == 0) last_busy_end_s_ = now_;
       ++in.generation;
-      idle_push(e.instance);
-      push(Kind::expire, now_ + policy_->keep_alive_s(now_), e.instance);
+      const KeepAlivePolicy::Decision d = policy_->on_idle(now_);
+      if (d.prewarm_after_s <= 0) {
+        go_idle(e.instance, d.keep_alive_s);
+        return;
+      }
+      // Unload now; load a fresh instance so that it is ready prewarm_after_s from now.
+      in.alive = false;
+      --alive_;
+      free_.push_back(e.instance);
+      const double cold = function_.cold_start.sample(cold_start_rng_);
+      const std::uint32_t slot = take_slot(prewarms_pending_, prewarm_free_);
+      prewarms_pending_[slot] = {d.keep_alive_s, cold};
+      push(Kind::prewarm, std::max(now_, now_ + d.prewarm_after_s - cold), slot);
       return;
     }
     case Kind::expire:
@@ -166,6 +190,19 @@ void KeepAliveSimulator::on_event(const Event& e) {
       ++in.generation;
       --alive_;
       free_.push_back(e.instance);
+      return;
+    case Kind::prewarm: {
+      const auto [keep, cold] = prewarms_pending_[e.instance];
+      prewarm_free_.push_back(e.instance);
+      const std::uint32_t i = allocate_instance();
+      ++prewarms_;
+      ++instances_[i].generation;
+      instances_[i].keep_after_warm_s = keep;
+      push(Kind::warm, now_ + cold, i);
+      return;
+    }
+    case Kind::warm:
+      go_idle(e.instance, in.keep_after_warm_s);
       return;
   }
 }
@@ -204,6 +241,7 @@ void KeepAliveSimulator::add_metrics(nlohmann::json& m) const {
   m["instances_mean"] = t.replica_seconds / now_;
   m["instances_running_mean"] = t.in_system_seconds / now_;
   m["instances_idle_mean"] = (t.replica_seconds - t.in_system_seconds) / now_;
+  m["prewarms"] = prewarms_;
 }
 
 }  // namespace faascale

@@ -6,16 +6,20 @@
 // keepalive", is the contract.
 //
 // Platform keys: expiration_s (fixed keep-alive, default 600), max_concurrency (0 =
-// unlimited). The function's service demand runs at min(1, cpu_limit_cores) cores (one
+// unlimited). An optional "autoscaler" names a keep-alive policy (keepalive_policy.hpp),
+// which may pre-warm instances. The function's service demand runs at min(1, cpu_limit_cores) cores (one
 // core without a limit); timeout_s applies from arrival.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <queue>
+#include <utility>
 #include <vector>
 
+#include "sim/keepalive_policy.hpp"
 #include "sim/random.hpp"
 #include "sim/recorder.hpp"
 #include "sim/simulation.hpp"
@@ -23,27 +27,10 @@
 
 namespace faascale {
 
-// The hook keep-alive and pre-warming policies plug into: it sees every arrival and
-// decides how long each instance that just became idle stays loaded.
-class KeepAlivePolicy {
- public:
-  virtual ~KeepAlivePolicy() = default;
-  virtual void on_arrival(double now_s) { (void)now_s; }
-  virtual double keep_alive_s(double now_s) = 0;
-};
-
-// The fixed keep-alive of AWS (10 min) or Azure (20 min): platform.expiration_s.
-class FixedKeepAlive final : public KeepAlivePolicy {
- public:
-  explicit FixedKeepAlive(double seconds) : seconds_(seconds) {}
-  double keep_alive_s(double) override { return seconds_; }
-
- private:
-  double seconds_;
-};
-
 class KeepAliveSimulator final : public Simulation {
  public:
+  // `policy` null: the scenario's (its "autoscaler", else a fixed keep-alive of
+  // platform.expiration_s).
   KeepAliveSimulator(const Scenario& scenario, std::unique_ptr<KeepAlivePolicy> policy,
                      MetricsRecorder::WindowSink sink = {});
 
@@ -55,7 +42,8 @@ class KeepAliveSimulator final : public Simulation {
   std::int64_t in_system() const override { return busy_; }
   const Scenario& scenario() const override { return scenario_; }
   void set_progress_hook(std::function<void()> hook) override { progress_hook_ = std::move(hook); }
-  // cold_start_probability, instances_mean, instances_running_mean, instances_idle_mean.
+  // cold_start_probability, instances_mean, instances_running_mean, instances_idle_mean,
+  // prewarms.
   void add_metrics(nlohmann::json& metrics) const override;
 
   std::int64_t instances() const { return alive_; }
@@ -67,8 +55,12 @@ class KeepAliveSimulator final : public Simulation {
     std::int32_t idle_prev = -1, idle_next = -1;
     double arrival_s = 0, dispatched_s = 0, done_s = 0;
     bool cold = false, times_out = false;
+    double keep_after_warm_s = 0;        // a pre-warming instance's keep-alive once ready
   };
-  enum class Kind : std::uint8_t { ready, done, expire };
+  // ready: a cold start ends; done: a request ends; expire: an idle spell ends; prewarm:
+  // a pre-warm load starts (instance = its keep-alive slot in prewarm_keep_); warm: a
+  // pre-warmed instance is ready and idle.
+  enum class Kind : std::uint8_t { ready, done, expire, prewarm, warm };
   struct Event {
     double time;
     std::uint64_t order;  // tie-break: kind, then instance
@@ -82,6 +74,8 @@ class KeepAliveSimulator final : public Simulation {
   void on_arrival();
   void on_event(const Event& e);
   void push(Kind kind, double time, std::uint32_t instance);
+  std::uint32_t allocate_instance();
+  void go_idle(std::uint32_t instance, double keep_alive_s);
   void start_request(std::uint32_t instance, double service_s, double cold_s, bool cold);
   void idle_push(std::uint32_t instance);
   void idle_remove(std::uint32_t instance);
@@ -103,7 +97,11 @@ class KeepAliveSimulator final : public Simulation {
   std::vector<Instance> instances_;
   std::vector<std::uint32_t> free_;
   std::int32_t idle_head_ = -1, idle_tail_ = -1;  // oldest ... most recently idled
-  std::int64_t alive_ = 0, busy_ = 0, serving_ = 0, cold_requests_ = 0, events_processed_ = 0;
+  std::int64_t alive_ = 0, busy_ = 0, serving_ = 0, cold_requests_ = 0, prewarms_ = 0, events_processed_ = 0;
+  double last_busy_end_s_ = std::numeric_limits<double>::quiet_NaN();  // when busy_ last fell to 0
+  std::vector<std::pair<double, double>> prewarms_pending_;  // each pending pre-warm's keep-alive and cold start
+  std::vector<std::uint32_t> prewarm_free_;
+
 };
 
 }  // namespace faascale

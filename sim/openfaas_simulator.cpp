@@ -1,6 +1,8 @@
 // Implementation of simulator.hpp; docs/model.md states the semantics in prose.
 #include "sim/openfaas_simulator.hpp"
 
+#include "sim/slots.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -367,13 +369,8 @@ std::uint32_t OpenFaasSimulator::route() {
 }
 
 void OpenFaasSimulator::create_pod(double ready_s) {
-  std::uint32_t p;
-  if (!free_pods_.empty()) {
-    p = free_pods_.back();
-    free_pods_.pop_back();
-  } else {
-    p = static_cast<std::uint32_t>(pods_.size());
-    pods_.emplace_back();
+  const std::uint32_t p = take_slot(pods_, free_pods_);
+  if (kFirstPodEntity + pods_.size() > events_.entities()) {
     events_.resize(kFirstPodEntity + pods_.size());
     events_.set_priority(kFirstPodEntity + p, kPodsThird);
   }

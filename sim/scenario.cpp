@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/keepalive_policy.hpp"
 #include "sim/policy.hpp"
 
 namespace faascale {
@@ -97,9 +98,11 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
   s.function = read_function(r.object("function"), base_dir);
   s.platform = read_platform(r.object("platform", true));
   if (s.platform.kind == "keepalive") {
+    // Optional: a keep-alive policy (default: fixed keep-alive of platform.expiration_s).
     if (r.has("autoscaler")) {
-      r.fail("autoscaler", "the keepalive platform scales per request; its keep-alive is $.platform.expiration_s. "
-                           "Remove the autoscaler.");
+      r.object("autoscaler");
+      s.autoscaler = doc.at("autoscaler");
+      make_keepalive_policy(s.autoscaler, s.platform.expiration_s, file, resolved["autoscaler"]);
     }
     r.finish();
   } else {
@@ -113,7 +116,7 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
 }
 
 std::unique_ptr<Policy> Scenario::make_autoscaler() const {
-  if (autoscaler.is_null()) return nullptr;
+  if (autoscaler.is_null() || platform.kind != "openfaas") return nullptr;
   nlohmann::json unused;
   return make_policy(autoscaler, policy_context(), file, unused);
 }

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+
+#include "sim/keepalive_policy.hpp"
 
 #include "scenario_builder.hpp"
 #include "sim/keepalive_simulator.hpp"
@@ -125,11 +128,55 @@ TEST_CASE("keepalive runs are deterministic and conserve requests; summary adds 
   CHECK(csv[0] == csv[1]);
 }
 
-TEST_CASE("the keepalive platform takes no autoscaler") {
+TEST_CASE("the keepalive platform takes keep-alive policies only") {
   auto doc = keepalive_scenario();
   doc["autoscaler"] = {{"kind", "static"}, {"replicas", 1}};
-  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("$.autoscaler: the keepalive platform"),
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("$.autoscaler.kind: \"static\" is not supported"),
                        InputError);
+}
+
+TEST_CASE("hybrid histogram: pre-warm at the 5th percentile, keep to the 99th, with margins") {
+  nlohmann::json resolved;
+  auto policy = make_keepalive_policy({{"kind", "hybrid-histogram"}}, 600, "t.json", resolved);
+  // Too few idle times: not representative, so keep loaded for the whole 4 h range.
+  for (int i = 0; i < 5; ++i) policy->on_arrival(0, 610);
+  CHECK(policy->on_idle(0).prewarm_after_s == 0);
+  CHECK(policy->on_idle(0).keep_alive_s == 14400);
+  // 50 idle times in the bin [600, 660): head at its lower edge less 10%, tail at its
+  // upper edge plus 10%.
+  for (int i = 0; i < 45; ++i) policy->on_arrival(0, 615);
+  const auto d = policy->on_idle(0);
+  CHECK(d.prewarm_after_s == doctest::Approx(540));
+  CHECK(d.keep_alive_s == doctest::Approx(660 * 1.1 - 540));
+  // No idle time is recorded while requests run.
+  policy->on_arrival(0, std::numeric_limits<double>::quiet_NaN());
+}
+
+TEST_CASE("hybrid histogram on a periodic function: warm starts at a fraction of a long keep-alive's cost") {
+  // A 1 s request every 600 s, with a 1 s cold start.
+  std::string csv;
+  for (int i = 0; i < 200; ++i) csv += std::to_string(600 * i) + ",1\n";
+  auto doc = with_requests(keepalive_scenario(), csv);
+  doc["duration_s"] = 600 * 200;
+  doc["control_interval_s"] = 600;
+  const auto run = [&](const nlohmann::json& autoscaler) {
+    auto d = doc;
+    d["autoscaler"] = autoscaler;
+    const auto sim = make_simulation(testing::make_scenario(d));
+    sim->run();
+    return run_metrics(*sim);
+  };
+  const auto short_fixed = run({{"kind", "fixed-keepalive"}, {"keep_alive_s", 300}});
+  const auto long_fixed = run({{"kind", "fixed-keepalive"}, {"keep_alive_s", 1200}});
+  const auto hybrid = run({{"kind", "hybrid-histogram"}});
+  CHECK(short_fixed["cold_start_probability"].get<double>() == 1.0);
+  CHECK(long_fixed["cold_start_probability"].get<double>() == doctest::Approx(1.0 / 200));
+  // The hybrid policy learns the period from its first idle times, then pre-warms.
+  CHECK(hybrid["cold_start_probability"].get<double>() < 0.1);
+  CHECK(hybrid["prewarms"].get<int>() > 150);
+  CHECK(hybrid["replica_seconds"].get<double>() < 0.5 * long_fixed["replica_seconds"].get<double>());
+  MESSAGE("instance-seconds: fixed 300 s " << short_fixed["replica_seconds"] << ", fixed 1200 s "
+                                           << long_fixed["replica_seconds"] << ", hybrid " << hybrid["replica_seconds"]);
 }
 
 }  // namespace faascale

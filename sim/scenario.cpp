@@ -8,6 +8,7 @@
 
 #include "sim/keepalive_policy.hpp"
 #include "sim/policy.hpp"
+#include "sim/trace_files.hpp"
 
 namespace faascale {
 namespace {
@@ -36,7 +37,21 @@ FunctionSpec read_function(JsonReader r, const std::string& base_dir) {
   f.cpu_request_cores = r.number("cpu_request_cores", 1e-3, 1e4, 0.1);  // Kubernetes' smallest unit: 1m
   f.cpu_limit_cores = r.number("cpu_limit_cores", 0.0, 1e4, 0.0);
   f.memory_request_mib = r.number("memory_request_mib", 1e-6, 1e9, 256.0);
-  f.memory_idle_mib = r.number("memory_idle_mib", 0.0, 1e9, 0.25 * f.memory_request_mib);
+  if (r.has("memory_azure_2019")) {
+    // The application's average allocated memory from an Azure 2019 memory file.
+    if (r.has("memory_idle_mib")) r.fail("memory_azure_2019", "give memory_idle_mib or memory_azure_2019, not both.");
+    JsonReader m = r.object("memory_azure_2019");
+    const std::string path = resolve_input_path(m.text("path"), base_dir);
+    const AzureFunction app = AzureFunction::read(m, true);
+    m.finish();
+    try {
+      f.memory_idle_mib = load_azure_2019_memory(path, app);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{} (read for {} in {})", e.what(), m.path_of("path"), m.file()));
+    }
+  } else {
+    f.memory_idle_mib = r.number("memory_idle_mib", 0.0, 1e9, 0.25 * f.memory_request_mib);
+  }
   f.memory_per_request_mib = r.number("memory_per_request_mib", 0.0, 1e9, 0.0625 * f.memory_request_mib);
   r.finish();
   return f;

@@ -94,15 +94,16 @@ class CsvFile {
   std::vector<std::string_view> fields_;
 };
 
-// Finds the selected function's line in an Azure 2019 file (after its header).
-bool seek_function(CsvFile& csv, const AzureFunction& which) {
+// Finds the selected function's line in an Azure 2019 file (after its header); the memory
+// file is per application, so there only owner and app are compared.
+bool seek_function(CsvFile& csv, const AzureFunction& which, bool app_only = false) {
   for (std::int64_t row = 1; csv.next(); ++row) {
     if (csv.blank()) continue;
     const auto& f = csv.fields();
-    if (f.size() < 3) csv.fail("expected HashOwner,HashApp,HashFunction first");
-    if (which.row > 0 ? row == which.row : (f[0] == which.owner && f[1] == which.app && f[2] == which.function)) {
-      return true;
-    }
+    if (f.size() < 3) csv.fail("expected HashOwner,HashApp,... first");
+    const bool match = which.row > 0 ? row == which.row
+                                     : f[0] == which.owner && f[1] == which.app && (app_only || f[2] == which.function);
+    if (match) return true;
   }
   return false;
 }
@@ -114,7 +115,7 @@ void sort_by_arrival(std::vector<TraceRequest>& requests) {
 
 }  // namespace
 
-AzureFunction AzureFunction::read(JsonReader& reader) {
+AzureFunction AzureFunction::read(JsonReader& reader, bool app_only) {
   AzureFunction f;
   if (reader.has("row")) {
     f.row = reader.integer("row", 1, 100'000'000);
@@ -122,7 +123,7 @@ AzureFunction AzureFunction::read(JsonReader& reader) {
   }
   f.owner = reader.text("hash_owner");
   f.app = reader.text("hash_app");
-  f.function = reader.text("hash_function");
+  if (!app_only) f.function = reader.text("hash_function");
   return f;
 }
 
@@ -163,6 +164,16 @@ std::vector<std::pair<double, double>> load_azure_2019_durations(const std::stri
     points.emplace_back(quantiles[i], ms / 1000);
   }
   return points;
+}
+
+double load_azure_2019_memory(const std::string& path, const AzureFunction& which) {
+  CsvFile csv(path);
+  csv.expect_header({"HashOwner", "HashApp", "SampleCount", "AverageAllocatedMb"});
+  if (!seek_function(csv, which, true)) {
+    throw InputError(fmt::format("{}: no application with {}; check the selection.", path, which.describe()));
+  }
+  if (csv.fields().size() < 4) csv.fail("expected at least 4 fields");
+  return csv.number(3, "AverageAllocatedMb");
 }
 
 std::vector<TraceRequest> load_azure_2021(const std::string& path, const std::string& app, const std::string& func) {

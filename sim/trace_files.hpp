@@ -8,6 +8,8 @@
 //               function_durations_percentiles.anon.dNN.csv:
 //               HashOwner,HashApp,HashFunction,Average,Count,Minimum,Maximum,
 //               percentile_Average_{0,1,25,50,75,99,100} (milliseconds)
+//               app_memory_percentiles.anon.dNN.csv:
+//               HashOwner,HashApp,SampleCount,AverageAllocatedMb,... (per application)
 //   Azure 2021  AzureFunctionsInvocationTraceForTwoWeeksJan2021.txt:
 //               app,func,end_timestamp,duration (seconds)
 //   requests    arrival_s,duration_s (our plain per-request format)
@@ -33,7 +35,8 @@ struct TraceRequest {
 struct AzureFunction {
   std::string owner, app, function;
   std::int64_t row = 0;
-  static AzureFunction read(JsonReader& reader);
+  // `app_only`: the memory file has no HashFunction column.
+  static AzureFunction read(JsonReader& reader, bool app_only = false);
   std::string describe() const;
 };
 
@@ -41,6 +44,9 @@ struct AzureFunction {
 std::vector<std::int64_t> load_azure_2019_counts(const std::string& path, const AzureFunction& which);
 // The selected function's duration percentiles as (quantile, seconds), quantiles 0 to 1.
 std::vector<std::pair<double, double>> load_azure_2019_durations(const std::string& path, const AzureFunction& which);
+// The selected application's AverageAllocatedMb (only owner and app matter; by row, the
+// row of the memory file).
+double load_azure_2019_memory(const std::string& path, const AzureFunction& which);
 // The invocations of `app` (and of `func` in it, unless empty), arrival = end - duration,
 // sorted by arrival.
 std::vector<TraceRequest> load_azure_2021(const std::string& path, const std::string& app, const std::string& func);

@@ -81,6 +81,18 @@ TEST_CASE("azure-2019 durations: an empirical distribution through the percentil
   CHECK(std::abs(below_median - 10000) < 5 * 71);
 }
 
+TEST_CASE("azure-2019 memory: the application's average allocated memory") {
+  auto doc = testing::base_scenario();
+  doc["function"]["memory_azure_2019"] = {
+      {"path", kData + "azure2019-memory.csv"}, {"hash_owner", "own1"}, {"hash_app", "app1"}};
+  CHECK(testing::make_scenario(doc).function.memory_idle_mib == 143.5);
+  doc["function"]["memory_idle_mib"] = 10;
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("not both"), InputError);
+  doc["function"].erase("memory_idle_mib");
+  doc["function"]["memory_azure_2019"]["hash_app"] = "nope";
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("no application with"), InputError);
+}
+
 TEST_CASE("empirical distributions are checked point by point") {
   nlohmann::json resolved;
   nlohmann::json bad = {{"dist", "empirical"}, {"points", {{0, 1}, {0.5, 0.5}, {1, 2}}}};

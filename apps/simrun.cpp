@@ -116,6 +116,7 @@ int run(int argc, char** argv, Clock::time_point start) {
                  100.0 * sim.now() / scenario.duration_s, sim.now(), sim.totals().arrivals, seconds_since(start));
     });
     sim.run();
+    if (g_stop_signal != 0) throw Interrupted(fmt::format("stopped by signal {}; nothing written.", int{g_stop_signal}));
     const double wall = seconds_since(start);
     const nlohmann::json summary = faascale::run_summary(sim, FAASCALE_GIT_REVISION, wall);
     faascale::AtomicFile summary_file(summary_path.string());

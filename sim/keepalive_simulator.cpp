@@ -169,6 +169,13 @@ void KeepAliveSimulator::on_event(const Event& e) {
       in.busy = false;
       if (--busy_ == 0) last_busy_end_s_ = now_;
       ++in.generation;
+      if (!reached) {
+        // Timed out during its cold start: the instance finishes loading first, and then
+        // idles (the policy decides its keep-alive at that moment).
+        in.keep_after_warm_s = kNaN;
+        push(Kind::warm, in.dispatched_s, e.instance);
+        return;
+      }
       const KeepAlivePolicy::Decision d = policy_->on_idle(now_);
       if (d.prewarm_after_s <= 0) {
         go_idle(e.instance, d.keep_alive_s);
@@ -194,6 +201,7 @@ void KeepAliveSimulator::on_event(const Event& e) {
     case Kind::prewarm: {
       const auto [keep, cold] = prewarms_pending_[e.instance];
       prewarm_free_.push_back(e.instance);
+      if (max_concurrency_ > 0 && alive_ >= max_concurrency_) return;  // no room: skipped
       const std::uint32_t i = allocate_instance();
       ++prewarms_;
       ++instances_[i].generation;
@@ -202,7 +210,7 @@ void KeepAliveSimulator::on_event(const Event& e) {
       return;
     }
     case Kind::warm:
-      go_idle(e.instance, in.keep_after_warm_s);
+      go_idle(e.instance, std::isnan(in.keep_after_warm_s) ? policy_->on_idle(now_).keep_alive_s : in.keep_after_warm_s);
       return;
   }
 }

@@ -99,7 +99,12 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
   s.control_interval_s = r.number("control_interval_s", 1e-3, 1e6, 30.0);
   const std::string base_dir = std::filesystem::path(file).parent_path().string();
   s.trace = TraceSpec::read(r.object("trace"), base_dir);
-  const double span = s.trace.span_s();
+  s.function = read_function(r.object("function"), base_dir);
+  // By default a run lasts as long as its trace; a per-request trace's last arrival is
+  // an instant, so the run goes on until that request has finished or timed out (at most
+  // an hour more).
+  double span = s.trace.span_s();
+  if (s.trace.requests) span += std::min(s.function.timeout_s, 3600.0);
   s.duration_s = r.number("duration_s", 1e-3, kMaxDuration,
                           std::isfinite(span) ? std::optional<double>(span) : std::nullopt);
   if (s.duration_s > kMaxDuration) {
@@ -110,7 +115,6 @@ Scenario Scenario::from_json(const nlohmann::json& doc, const std::string& file)
     r.fail("control_interval_s", fmt::format("{} s windows over {} s make more than {} windows; use longer windows "
                                              "or a shorter run.", s.control_interval_s, s.duration_s, kMaxWindows));
   }
-  s.function = read_function(r.object("function"), base_dir);
   s.platform = read_platform(r.object("platform", true));
   if (s.platform.kind == "keepalive") {
     // Optional: a keep-alive policy (default: fixed keep-alive of platform.expiration_s).

@@ -25,7 +25,12 @@ bool is_multiple(double value, double step) {
 class CountsArrivals final : public ArrivalSource {
  public:
   CountsArrivals(const TraceSpec& spec, std::uint64_t seed)
-      : spec_(spec), counts_(spec.counts), rng_(seed, Stream::arrivals) {}
+      : spec_(spec), counts_(spec.counts), rng_(seed, Stream::arrivals) {
+    // A slice without requests (or a scale of 0) has nothing to replay, however often.
+    std::int64_t total = 0;
+    for (auto c : *counts_) total += c;
+    if (total == 0 || spec_.scale == 0) window_ = counts_->size() * static_cast<std::size_t>(spec_.repeat);
+  }
 
   double next() override {
     while (emitted_ == count_) {
@@ -86,10 +91,13 @@ class PoissonArrivals final : public ArrivalSource {
 class RequestArrivals final : public ArrivalSource {
  public:
   RequestArrivals(const TraceSpec& spec, std::uint64_t seed)
-      : spec_(spec), requests_(spec.requests), rng_(seed, Stream::arrivals) {}
+      : spec_(spec), requests_(spec.requests), rng_(seed, Stream::arrivals) {
+    if (spec_.scale == 0) replay_ = spec_.repeat;  // nothing to replay
+  }
 
   double next() override {
     while (copies_left_ == 0) {
+      if (replay_ >= spec_.repeat) return kInfinity;
       if (index_ == requests_->size()) {
         index_ = 0;
         if (++replay_ >= spec_.repeat) return kInfinity;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string_view>
@@ -17,13 +18,22 @@ namespace {
 // none), with errors that name the file, the line and the column.
 class CsvFile {
  public:
-  explicit CsvFile(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary) {
+  explicit CsvFile(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path_, ec)) {
+      throw InputError(fmt::format("{}: is a folder, not a trace file. Give the path of a file.", path_));
+    }
+    in_.open(path_, std::ios::binary);
     if (!in_) throw InputError(fmt::format("{}: cannot open the file. Check the path.", path_));
   }
 
-  // Reads the next line into fields(); false at the end of the file.
+  // Reads the next line into fields(); false at the end of the file (a read error is an
+  // error, not an end).
   bool next() {
-    if (!std::getline(in_, line_)) return false;
+    if (!std::getline(in_, line_)) {
+      if (in_.bad()) throw InputError(fmt::format("{}: read failed after line {}.", path_, line_number_));
+      return false;
+    }
     ++line_number_;
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     fields_.clear();
@@ -76,6 +86,13 @@ class CsvFile {
     throw InputError(fmt::format("{}: line {}: {}.", path_, line_number_, problem));
   }
   const std::string& path() const { return path_; }
+  std::size_t line() const { return line_number_; }
+  // Replaces the current fields by `fields` (to parse a row kept from earlier).
+  void use(const std::vector<std::string>& fields, std::size_t line) {
+    kept_.assign(fields.begin(), fields.end());
+    fields_.assign(kept_.begin(), kept_.end());
+    line_number_ = line;
+  }
 
  private:
   static std::string join(const std::vector<std::string_view>& names) {
@@ -92,20 +109,38 @@ class CsvFile {
   std::string line_;
   std::size_t line_number_ = 0;
   std::vector<std::string_view> fields_;
+  std::vector<std::string> kept_;
 };
 
+bool same_key(const std::vector<std::string_view>& f, const AzureFunction& which, bool app_only) {
+  return f[0] == which.owner && f[1] == which.app && (app_only || f[2] == which.function);
+}
+
 // Finds the selected function's line in an Azure 2019 file (after its header); the memory
-// file is per application, so there only owner and app are compared.
-bool seek_function(CsvFile& csv, const AzureFunction& which, bool app_only = false) {
-  for (std::int64_t row = 1; csv.next(); ++row) {
+// file is per application, so there only owner and app are compared. Rows count from 1,
+// blank lines not counted. Returns the selected row's fields (copied), after checking,
+// when selected by hashes, that no later row has the same ones.
+struct FoundRow {
+  std::vector<std::string> fields;
+  std::size_t line;
+};
+
+std::optional<FoundRow> seek_function(CsvFile& csv, const AzureFunction& which, bool app_only = false) {
+  std::optional<FoundRow> found;
+  std::int64_t row = 0;
+  while (csv.next()) {
     if (csv.blank()) continue;
+    ++row;
     const auto& f = csv.fields();
     if (f.size() < 3) csv.fail("expected HashOwner,HashApp,... first");
-    const bool match = which.row > 0 ? row == which.row
-                                     : f[0] == which.owner && f[1] == which.app && (app_only || f[2] == which.function);
-    if (match) return true;
+    if (which.row > 0 ? row == which.row : same_key(f, which, app_only)) {
+      if (found) csv.fail(fmt::format("the selection {} matches line {} too; the file has duplicates", which.describe(),
+                                      found->line));
+      found = FoundRow{std::vector<std::string>(f.begin(), f.end()), csv.line()};
+      if (which.row > 0) break;  // rows are unique by construction
+    }
   }
-  return false;
+  return found;
 }
 
 void sort_by_arrival(std::vector<TraceRequest>& requests) {
@@ -136,12 +171,17 @@ std::vector<std::int64_t> load_azure_2019_counts(const std::string& path, const 
   constexpr std::size_t kMinutes = 1440, kLeading = 4;
   CsvFile csv(path);
   csv.expect_header({"HashOwner", "HashApp", "HashFunction", "Trigger", "1"});
-  if (!seek_function(csv, which)) {
-    throw InputError(fmt::format("{}: no function with {}; check the selection.", path, which.describe()));
-  }
+  csv.expect_fields(kLeading + kMinutes);
+  if (csv.fields().back() != "1440") csv.fail("expected the header's last column to be 1440");
+  const auto found = seek_function(csv, which);
+  if (!found) throw InputError(fmt::format("{}: no function with {}; check the selection.", path, which.describe()));
+  csv.use(found->fields, found->line);
   csv.expect_fields(kLeading + kMinutes);
   std::vector<std::int64_t> counts(kMinutes);
-  for (std::size_t m = 0; m < kMinutes; ++m) counts[m] = csv.count(kLeading + m, "invocations per minute");
+  for (std::size_t m = 0; m < kMinutes; ++m) {
+    counts[m] = csv.count(kLeading + m, "invocations per minute");
+    if (counts[m] > 1'000'000'000) csv.fail(fmt::format("column {}: more than 1e9 invocations in a minute", kLeading + m + 1));
+  }
   return counts;
 }
 
@@ -150,9 +190,9 @@ std::vector<std::pair<double, double>> load_azure_2019_durations(const std::stri
   csv.expect_header({"HashOwner", "HashApp", "HashFunction", "Average", "Count", "Minimum", "Maximum",
                      "percentile_Average_0", "percentile_Average_1", "percentile_Average_25", "percentile_Average_50",
                      "percentile_Average_75", "percentile_Average_99", "percentile_Average_100"});
-  if (!seek_function(csv, which)) {
-    throw InputError(fmt::format("{}: no function with {}; check the selection.", path, which.describe()));
-  }
+  const auto found = seek_function(csv, which);
+  if (!found) throw InputError(fmt::format("{}: no function with {}; check the selection.", path, which.describe()));
+  csv.use(found->fields, found->line);
   csv.expect_fields(14);
   const double quantiles[] = {0, 0.01, 0.25, 0.5, 0.75, 0.99, 1};
   std::vector<std::pair<double, double>> points;
@@ -169,11 +209,13 @@ std::vector<std::pair<double, double>> load_azure_2019_durations(const std::stri
 double load_azure_2019_memory(const std::string& path, const AzureFunction& which) {
   CsvFile csv(path);
   csv.expect_header({"HashOwner", "HashApp", "SampleCount", "AverageAllocatedMb"});
-  if (!seek_function(csv, which, true)) {
-    throw InputError(fmt::format("{}: no application with {}; check the selection.", path, which.describe()));
-  }
+  const auto found = seek_function(csv, which, true);
+  if (!found) throw InputError(fmt::format("{}: no application with {}; check the selection.", path, which.describe()));
+  csv.use(found->fields, found->line);
   if (csv.fields().size() < 4) csv.fail("expected at least 4 fields");
-  return csv.number(3, "AverageAllocatedMb");
+  const double mb = csv.number(3, "AverageAllocatedMb");
+  if (mb > 1e9) csv.fail("column 4 (AverageAllocatedMb): more than 1e9 MiB");
+  return mb;
 }
 
 std::vector<TraceRequest> load_azure_2021(const std::string& path, const std::string& app, const std::string& func) {
@@ -184,10 +226,10 @@ std::vector<TraceRequest> load_azure_2021(const std::string& path, const std::st
     if (csv.blank()) continue;
     csv.expect_fields(4);
     const auto& f = csv.fields();
-    if (f[0] != app || (!func.empty() && f[1] != func)) continue;
-    const double end = csv.number(2, "end_timestamp");
+    const double end = csv.number(2, "end_timestamp");  // every row is checked
     const double duration = csv.number(3, "duration");
     if (duration > end) csv.fail("duration exceeds end_timestamp, so the request would start before the trace");
+    if (f[0] != app || (!func.empty() && f[1] != func)) continue;
     requests.push_back({end - duration, duration});
   }
   if (requests.empty()) {

@@ -90,6 +90,37 @@ TEST_CASE("a cold request takes its cold start plus its service time; the gatewa
   CHECK(windows[0].avg_execution_s() == doctest::Approx(2.0));
 }
 
+TEST_CASE("an instance whose cold start outlasts the timeout is not warm before it has loaded") {
+  // Cold start 50 s, timeout 30 s: the first request fails at 30 s, its instance loads
+  // until 50 s, so the request at 31 s finds no idle instance and starts its own.
+  auto doc = with_requests(keepalive_scenario(), "0,1\n31,1\n");
+  doc["function"]["cold_start"] = {{"dist", "deterministic"}, {"mean_s", 50}};
+  doc["function"]["timeout_s"] = 30;
+  doc["duration_s"] = 200;
+  KeepAliveSimulator sim(testing::make_scenario(doc), nullptr);
+  sim.run();
+  CHECK(sim.totals().cold_starts == 2);
+  CHECK(sim.totals().timed_out == 2);
+}
+
+TEST_CASE("pre-warming respects max_concurrency") {
+  std::string csv;
+  for (int i = 0; i < 40; ++i) csv += std::to_string(100 * i) + ",1\n";
+  auto doc = with_requests(keepalive_scenario(), csv);
+  doc["platform"]["max_concurrency"] = 1;
+  doc["autoscaler"] = {{"kind", "hybrid-histogram"}, {"min_samples", 1}, {"cv_threshold", 0}};
+  doc["duration_s"] = 4000;
+  doc["control_interval_s"] = 10;
+  std::int64_t most = 0;
+  KeepAliveSimulator sim(testing::make_scenario(doc), nullptr,
+                         [&](const WindowMetrics& w) { most = std::max(most, w.pods); });
+  sim.run();
+  nlohmann::json m;
+  sim.add_metrics(m);
+  CHECK(m["prewarms"].get<int>() > 0);
+  CHECK(most <= 1);
+}
+
 TEST_CASE("max_concurrency rejects; timeouts count from arrival") {
   auto doc = with_requests(keepalive_scenario(), "0,5\n0,5\n0,5\n");
   doc["platform"]["max_concurrency"] = 2;

@@ -10,6 +10,7 @@
 #include "scenario_builder.hpp"
 #include "sim/distribution.hpp"
 #include "sim/openfaas_simulator.hpp"
+#include "sim/openfaas_simulator.hpp"
 #include "sim/trace.hpp"
 
 namespace faascale {
@@ -145,6 +146,42 @@ TEST_CASE("traced durations are the time a request takes alone, whatever the CPU
   CHECK(sim.totals().ok == 3);
   CHECK(sim.totals().ok_latency_sum_s == doctest::Approx(2.0 + 1.0 + 0.5));
   CHECK(sim.totals().cpu_core_seconds == doctest::Approx(0.5 * 3.5));
+}
+
+TEST_CASE("by default a per-request run lasts until its last request is done") {
+  auto doc = testing::base_scenario();
+  doc["trace"] = {{"format", "requests-csv"}, {"path", kData + "requests.csv"}};
+  doc.erase("duration_s");
+  doc["function"]["timeout_s"] = 30;
+  const Scenario s = testing::make_scenario(doc);
+  CHECK(s.duration_s == doctest::Approx(3 + 30));  // last arrival + timeout
+  OpenFaasSimulator sim(s, s.make_autoscaler());
+  sim.run();
+  CHECK(sim.totals().arrivals == 3);
+  CHECK(sim.totals().ok == 3);
+}
+
+TEST_CASE("azure-2019 selection: duplicates are errors, blank lines do not count as rows") {
+  const std::string header = "HashOwner,HashApp,HashFunction,Trigger";
+  std::string minutes, ones;
+  for (int m = 1; m <= 1440; ++m) {
+    minutes += ',';
+    minutes += std::to_string(m);
+    ones += ",1";
+  }
+  const std::string file = write_temp("dup.csv", header + minutes + "\n\no,a,f,http" + ones + "\no,a,g,http" + ones +
+                                                     "\no,a,f,http" + ones + "\n");
+  CHECK_THROWS_WITH_AS(read_trace({{"format", "azure-2019"}, {"path", file}, {"hash_owner", "o"}, {"hash_app", "a"},
+                                   {"hash_function", "f"}}),
+                       doctest::Contains("dup.csv: line 5: the selection HashOwner=o HashApp=a HashFunction=f matches "
+                                         "line 3 too"),
+                       InputError);
+  // Row 2 is "o,a,g" although a blank line precedes the data.
+  CHECK(read_trace({{"format", "azure-2019"}, {"path", file}, {"row", 2}}).counts->size() == 1440);
+  CHECK_THROWS_WITH_AS(read_trace({{"format", "azure-2019"}, {"path", file}, {"row", 9}}),
+                       doctest::Contains("no function with data row 9"), InputError);
+  CHECK_THROWS_WITH_AS(read_trace({{"format", "requests-csv"}, {"path", std::filesystem::temp_directory_path().string()}}),
+                       doctest::Contains("is a folder"), InputError);
 }
 
 TEST_CASE("malformed rows: file, line and column") {

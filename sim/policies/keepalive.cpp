@@ -44,15 +44,47 @@ struct HybridConfig {
   double cv_threshold = 2;
 };
 
+// Counts per bin with O(log bins) updates and rank searches (a Fenwick tree), plus the sum
+// of squared counts for the coefficient of variation, so that each idle time costs
+// O(log bins) however fine the bins.
+class BinCounts {
+ public:
+  explicit BinCounts(std::size_t bins) : counts_(bins, 0), tree_(bins + 1, 0) {}
+  std::size_t size() const { return counts_.size(); }
+  void add(std::size_t bin) {
+    sum_squares_ += 2.0 * static_cast<double>(counts_[bin]) + 1.0;  // (c + 1)^2 - c^2
+    ++counts_[bin];
+    for (std::size_t i = bin + 1; i < tree_.size(); i += i & (~i + 1)) ++tree_[i];
+  }
+  double sum_squares() const { return sum_squares_; }
+  // The bin holding the rank-th smallest value (rank from 1).
+  std::size_t bin_of_rank(std::int64_t rank) const {
+    std::size_t position = 0;
+    std::size_t step = 1;
+    while (step * 2 < tree_.size()) step *= 2;
+    for (; step > 0; step /= 2) {
+      if (position + step < tree_.size() && tree_[position + step] < rank) {
+        position += step;
+        rank -= tree_[position];
+      }
+    }
+    return position;  // 0-based bin
+  }
+
+ private:
+  std::vector<std::int64_t> counts_, tree_;
+  double sum_squares_ = 0;
+};
+
 class HybridHistogramPolicy final : public KeepAlivePolicy {
  public:
   explicit HybridHistogramPolicy(const HybridConfig& c)
-      : config_(c), bins_(static_cast<std::size_t>(std::ceil(c.range_s / c.bin_s)) + 1, 0) {}
+      : config_(c), bins_(static_cast<std::size_t>(std::ceil(c.range_s / c.bin_s)) + 1) {}
 
   void on_arrival(double, double idle_time_s) override {
     if (std::isnan(idle_time_s)) return;
-    const auto bin = static_cast<std::size_t>(idle_time_s / config_.bin_s);
-    ++bins_[std::min(bin, bins_.size() - 1)];  // the last bin: beyond the range
+    const auto bin = static_cast<std::size_t>(std::max(0.0, idle_time_s) / config_.bin_s);
+    bins_.add(std::min(bin, bins_.size() - 1));  // the last bin: beyond the range
     ++samples_;
   }
 
@@ -68,27 +100,20 @@ class HybridHistogramPolicy final : public KeepAlivePolicy {
     if (samples_ < config_.min_samples) return false;
     const auto n = static_cast<double>(bins_.size());
     const double mean = static_cast<double>(samples_) / n;
-    double ss = 0;
-    for (auto b : bins_) ss += (static_cast<double>(b) - mean) * (static_cast<double>(b) - mean);
-    return std::sqrt(ss / n) / mean >= config_.cv_threshold;
+    const double variance = std::max(0.0, bins_.sum_squares() / n - mean * mean);
+    return std::sqrt(variance) / mean >= config_.cv_threshold;
   }
 
   // The lower (or upper) edge of the bin holding the given percentile, in seconds.
   double edge(double percentile, bool upper) const {
-    const double rank = std::max(1.0, std::ceil(percentile / 100 * static_cast<double>(samples_)));
-    std::int64_t seen = 0;
-    for (std::size_t i = 0; i < bins_.size(); ++i) {
-      seen += bins_[i];
-      if (static_cast<double>(seen) >= rank) {
-        if (i + 1 == bins_.size()) return config_.range_s;  // beyond the range
-        return (static_cast<double>(i) + (upper ? 1 : 0)) * config_.bin_s;
-      }
-    }
-    return config_.range_s;
+    const auto rank = static_cast<std::int64_t>(std::max(1.0, std::ceil(percentile / 100 * static_cast<double>(samples_))));
+    const std::size_t bin = bins_.bin_of_rank(rank);
+    if (bin + 1 >= bins_.size()) return config_.range_s;  // beyond the range
+    return (static_cast<double>(bin) + (upper ? 1 : 0)) * config_.bin_s;
   }
 
   HybridConfig config_;
-  std::vector<std::int64_t> bins_;
+  BinCounts bins_;
   std::int64_t samples_ = 0;
 };
 

@@ -83,8 +83,7 @@ BENCHMARK(BM_OpenFaasHeavyLoad)
     ->Args({1000, 1})
     ->Args({8, 0})
     ->Args({1000, 0})
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(2.0);
+    ->Unit(benchmark::kMillisecond);
 
 void BM_OpenFaasHeavyLoadWithPolicy(benchmark::State& state) {
   const nlohmann::json& policy = kPolicies[state.range(0)];
@@ -94,8 +93,7 @@ void BM_OpenFaasHeavyLoadWithPolicy(benchmark::State& state) {
 BENCHMARK(BM_OpenFaasHeavyLoadWithPolicy)
     ->ArgName("policy")
     ->DenseRange(0, std::size(kPolicies) - 1)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(2.0);
+    ->Unit(benchmark::kMillisecond);
 
 // The keep-alive platform with about `instances` live at once: Poisson arrivals at
 // instances / kKeepAliveService per second, exponential service, a 10 s keep-alive.
@@ -130,7 +128,7 @@ void BM_KeepAlive(benchmark::State& state) {
   state.counters["requests/s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
   state.counters["instances"] = live;
 }
-BENCHMARK(BM_KeepAlive)->ArgName("instances")->Arg(8)->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_KeepAlive)->ArgName("instances")->Arg(8)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

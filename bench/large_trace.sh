@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Memory when reading a full-size Azure 2019 day file: generates a synthetic
 # invocations_per_function_md file of the real one's shape (46,000 functions x 1440
-# minutes, about 140 MB) in a temporary folder, selects its last function with simrun,
+# minutes, about 190 MB; the real day file is about 140 MB) in a temporary folder,
+# selects its last function with simrun,
 # and prints the file size, the wall time and simrun's peak resident memory.
 #   bench/large_trace.sh [SIMRUN]   (default build/apps/simrun)
 set -euo pipefail

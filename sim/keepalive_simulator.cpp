@@ -23,7 +23,6 @@ KeepAliveSimulator::KeepAliveSimulator(const Scenario& scenario, std::unique_ptr
                                        MetricsRecorder::WindowSink sink)
     : scenario_(scenario),
       function_(scenario.function),
-      expiration_s_(scenario.platform.expiration_s),
       max_concurrency_(scenario.platform.max_concurrency),
       lone_rate_(function_.lone_rate()),
       policy_(policy ? std::move(policy) : scenario_policy(scenario)),

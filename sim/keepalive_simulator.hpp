@@ -82,7 +82,6 @@ class KeepAliveSimulator final : public Simulation {
 
   Scenario scenario_;
   FunctionSpec function_;
-  double expiration_s_;
   std::int64_t max_concurrency_;
   double lone_rate_;  // cores one request gets alone: min(1, limit)
   std::unique_ptr<KeepAlivePolicy> policy_;

@@ -69,7 +69,7 @@ class HpaPolicy final : public Policy {
     }
     const std::optional<std::int64_t> proposal = replica_calculator(view, current);
     // Without any metric the controller fails this sync: no change, nothing recorded.
-    if (!proposal) return std::clamp(current, context_.min_replicas, context_.max_replicas);
+    if (!proposal) return keep_current(view, context_);
     const std::int64_t stabilized = stabilize(view.now_s, current, *proposal);
     const std::int64_t decided = rate_limit(view.now_s, current, stabilized);
     if (decided > current) scale_events_up_.push_back({view.now_s, static_cast<double>(decided - current)});

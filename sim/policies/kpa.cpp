@@ -56,7 +56,7 @@ class KpaPolicy final : public Policy {
     collect_bucket(view);
     // Decide on ticks only; in between, keep the last decision.
     if (view.now_s + 1e-9 < next_tick_s_) {
-      return last_decision_ < 0 ? std::clamp(view.desired, context_.min_replicas, context_.max_replicas)
+      return last_decision_ < 0 ? keep_current(view, context_)
                                 : last_decision_;
     }
     next_tick_s_ = view.now_s + config_.tick_s;
@@ -88,13 +88,13 @@ class KpaPolicy final : public Policy {
 
   std::int64_t tick(const PlatformView& view) {
     // No data yet: no decision, as upstream (but within bounds).
-    if (buckets_.empty()) return std::clamp(view.desired, context_.min_replicas, context_.max_replicas);
+    if (buckets_.empty()) return keep_current(view, context_);
     const auto ready = static_cast<double>(std::max<std::int64_t>(1, view.ready));
     const double lowest = std::floor(ready / config_.max_down_rate);
     const double highest = std::ceil(config_.max_up_rate * ready);
     const double stable_value = average(config_.stable_window_s), panic_value = average(config_.panic_window_s);
     if (!std::isfinite(stable_value) || !std::isfinite(panic_value)) {  // unreadable metric
-      return std::clamp(view.desired, context_.min_replicas, context_.max_replicas);
+      return keep_current(view, context_);
     }
     const double unclamped_panic = std::ceil(panic_value / config_.target);
     const double stable = std::clamp(std::ceil(stable_value / config_.target), lowest, highest);

@@ -64,13 +64,13 @@ class OpenFaasProPolicy final : public Policy {
       return last_decision_;
     }
     if (now + 1e-9 < next_sync_s_) {
-      return last_decision_ < 0 ? std::clamp(view.desired, context_.min_replicas, context_.max_replicas)
+      return last_decision_ < 0 ? keep_current(view, context_)
                                 : last_decision_;
     }
     next_sync_s_ = now + config_.sync_period_s;
 
     const std::optional<double> load = current_load(now);
-    if (!load) return std::clamp(view.desired, context_.min_replicas, context_.max_replicas);  // no data yet
+    if (!load) return keep_current(view, context_);  // no data yet
     auto desired = ceil_replicas(*load / (config_.target * config_.proportion), view.desired);
     desired = std::clamp(desired, config_.scale_min, context_.max_replicas);
     if (config_.scale_to_zero && now - last_activity_s_ >= config_.zero_duration_s) desired = 0;

@@ -19,6 +19,12 @@ inline std::int64_t ceil_replicas(double value, std::int64_t fallback) {
   return static_cast<std::int64_t>(std::ceil(std::clamp(value, -1e9, 1e9)));
 }
 
+// The current desired count within [min, max]: what a policy answers when it takes no
+// decision (no data yet, an unreadable metric, or between its ticks).
+inline std::int64_t keep_current(const PlatformView& view, const PolicyContext& context) {
+  return std::clamp(view.desired, context.min_replicas, context.max_replicas);
+}
+
 std::unique_ptr<Policy> make_static(JsonReader& params, const PolicyContext& context);
 std::unique_ptr<Policy> make_hpa(JsonReader& params, const PolicyContext& context);
 std::unique_ptr<Policy> make_kpa(JsonReader& params, const PolicyContext& context);

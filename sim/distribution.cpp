@@ -10,7 +10,7 @@
 
 namespace faascale {
 
-Distribution::Distribution(Kind kind, double mean, double cv) : kind_(kind), mean_(mean), cv_(cv) {
+Distribution::Distribution(Kind kind, double mean, double cv) : kind_(kind), mean_(mean) {
   if (kind_ == Kind::lognormal) {
     // For lognormal(mu, sigma): mean = exp(mu + sigma^2/2) and cv^2 = exp(sigma^2) - 1.
     sigma_ = std::sqrt(std::log1p(cv * cv));

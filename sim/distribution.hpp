@@ -42,8 +42,6 @@ class Distribution {
     return mean_;
   }
   double mean() const { return mean_; }
-  double cv() const { return cv_; }
-  Kind kind() const { return kind_; }
   // True when the values are durations of a request running alone (from a trace), not
   // CPU-seconds: the simulator converts them at the rate a lone request gets.
   bool wall_time() const { return wall_time_; }
@@ -54,7 +52,7 @@ class Distribution {
   std::vector<std::pair<double, double>> points_;  // empirical: (quantile, value)
   bool wall_time_ = false;
   Kind kind_;
-  double mean_, cv_;
+  double mean_;
   double mu_ = 0.0, sigma_ = 0.0;  // of the underlying normal (lognormal only)
 };
 

@@ -31,7 +31,6 @@ class QuantileSketch {
   void add(double value);
   // Estimate of the nearest-rank q-quantile (q in (0, 1]); NaN when empty.
   double quantile(double q) const;
-  std::int64_t count() const { return count_; }
 
  private:
   std::vector<std::int64_t> buckets_;

@@ -325,6 +325,11 @@ TEST_CASE("policies refuse settings their upstream does not support") {
                        InputError);
   CHECK_THROWS_WITH_AS(policy({{"kind", "openfaas-pro"}, {"scale_to_zero", true}}, kContext),
                        doctest::Contains("$.autoscaler.scale_to_zero"), InputError);
+  PolicyContext six = kContext;
+  six.min_replicas = 6;
+  CHECK_THROWS_WITH_AS(policy({{"kind", "openfaas-ce"}, {"replica_cap", true}}, six),
+                       doctest::Contains("$.autoscaler.replica_cap: the 1..5 cap"), InputError);
+  CHECK(policy({{"kind", "openfaas-ce"}}, six) != nullptr);
   CHECK_THROWS_WITH_AS(policy({{"kind", "kpa"}, {"stable_widow_s", 60}}, kContext),
                        doctest::Contains("$.autoscaler.stable_widow_s: unknown key"), InputError);
 }

@@ -119,10 +119,6 @@ std::unique_ptr<Policy> make_openfaas_ce(JsonReader& p, const PolicyContext& con
     p.fail("kind", "the community edition does not scale to zero; set $.platform.min_replicas to 1 or more.");
   }
   CeConfig c;
-  const bool capped = p.has("replica_cap") && p.boolean("replica_cap", false);
-  if (capped && context.min_replicas > 5) {
-    p.fail("replica_cap", "the 1..5 cap cannot hold $.platform.min_replicas above 5.");
-  }
   c.threshold_rps = p.number("threshold_rps", 0, 1e9, 5);
   c.rate_window_s = p.number("rate_window_s", 1, 3600, 10);
   c.for_s = p.number("for_s", 0, 3600, 5);
@@ -132,6 +128,9 @@ std::unique_ptr<Policy> make_openfaas_ce(JsonReader& p, const PolicyContext& con
   c.repeat_interval_s = p.number("repeat_interval_s", 1, 86400, 30);
   c.scaling_factor = p.number("scaling_factor", 0, 100, 10);
   c.replica_cap = p.boolean("replica_cap", false);
+  if (c.replica_cap && context.min_replicas > 5) {
+    p.fail("replica_cap", "the 1..5 cap cannot hold $.platform.min_replicas above 5.");
+  }
   return std::make_unique<OpenFaasCePolicy>(c, context);
 }
 

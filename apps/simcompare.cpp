@@ -19,6 +19,9 @@
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
+#ifdef FAASCALE_HAVE_TORCH
+#include "rl/agent.hpp"
+#endif
 
 namespace {
 
@@ -112,5 +115,8 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef FAASCALE_HAVE_TORCH
+  faascale::rl::register_agent_policy();
+#endif
   return faascale::cli::guarded("simcompare", [&] { return run(argc, argv); });
 }

@@ -1,11 +1,15 @@
-// simrun: runs one scenario through the simulator and reports it.
+// simrun: runs one scenario through the simulator and reports it, or, when the scenario has
+// a "train" object, trains an RL agent on it (docs/training.md).
 //
-//   simrun SCENARIO.json [--out DIR] [--seed N] [--set json.path=value]... [--quiet]
+//   simrun SCENARIO.json [--out DIR] [--seed N] [--set json.path=value]... [--quiet] [--resume]
 //
 // Prints progress on long runs (stderr) and a summary table (stdout); writes
-// DIR/summary.json and DIR/windows.csv atomically (DIR defaults to runs/<scenario name>).
-// Exit codes: 0 success, 2 bad input (nothing is written), 1 any other failure, 130 stopped
-// by SIGINT or SIGTERM (temporary files and a folder it created are removed).
+// DIR/summary.json and DIR/windows.csv atomically (DIR defaults to runs/<scenario name>);
+// training writes DIR/summary.json, learning_curve.csv, last.pt and best.pt.
+// Exit codes: 0 success, 2 bad input (nothing is written), 1 any other failure (training:
+// also a NaN loss, keeping the last good checkpoint), 130 stopped by SIGINT or SIGTERM
+// (temporary files and a folder it created are removed; training keeps its last
+// checkpoint for --resume).
 #include <chrono>
 #include <csignal>
 #include <cmath>
@@ -22,6 +26,9 @@
 #include "sim/report.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
+#ifdef FAASCALE_HAVE_TORCH
+#include "rl/agent.hpp"
+#endif
 
 namespace {
 
@@ -64,17 +71,89 @@ struct Interrupted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+#ifdef FAASCALE_HAVE_TORCH
+void print_training_table(const nlohmann::json& t) {
+  const auto row = [](const char* name, const nlohmann::json& e, const std::string& extra = "") {
+    const auto d = [&](const char* k) { return e[k].is_null() ? std::nan("") : e[k].get<double>(); };
+    fmt::print("  {:<34} {:>9} {:>9} {:>9}{}\n", name, number(d("mean_reward")), number(d("latency_p95_s"), 2),
+               number(d("mean_replicas"), 2), extra);
+  };
+  fmt::print("\ntrained {} for {} env steps in {:.1f} s ({:.0f} steps/s; {})\n", t["agent"].get<std::string>(),
+             t["env_steps"].get<std::int64_t>(), t["wall_s"].get<double>(), t["env_steps_per_s"].get<double>(),
+             t["threads"].get<std::string>());
+  fmt::print("  {:<34} {:>9} {:>9} {:>9}\n", "held-out evaluation", "reward", "p95 (s)", "replicas");
+  row("agent (greedy, masked)", t["final_evaluation"]);
+  row("random (valid actions)", t["baselines"]["random"]);
+  row("static, equal replica-seconds", t["baselines"]["static_equal_replica_seconds"]);
+  fmt::print("  checkpoints: {} (best: {}), curve: {}\n", t["checkpoints"]["last"].get<std::string>(),
+             t["checkpoints"]["best"].get<std::string>(), t["learning_curve"].get<std::string>());
+}
+
+// Training: everything is validated before any output; checkpoints and the curve go to
+// the checkpoint folder as training goes; summary.json at the end.
+int train(const nlohmann::json& doc, const std::string& scenario_path, std::string out_dir, bool resume, bool quiet) {
+  auto [scenario, config, resolved_train] = faascale::rl::read_training_scenario(doc, scenario_path);
+  if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
+  if (config.checkpoint_dir.empty()) config.checkpoint_dir = out_dir;
+  const fs::path summary_path = fs::path(out_dir) / "summary.json";
+  faascale::cli::check_output_file(summary_path.string(), true);
+  faascale::cli::check_output_file((fs::path(config.checkpoint_dir) / "last.pt").string(), true);
+  std::error_code ec;
+  const bool created = !fs::exists(out_dir);
+  for (const auto& dir : {out_dir, config.checkpoint_dir}) {
+    fs::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(fmt::format("{}: cannot create the folder ({}).", dir, ec.message()));
+  }
+  const auto start = Clock::now();
+  auto last_report = start - std::chrono::hours(1);
+  faascale::rl::TrainHooks hooks;
+  hooks.stop_requested = [] { return g_stop_signal != 0; };
+  hooks.on_update = [&](const faascale::rl::TrainProgress& p) {
+    if (quiet || (!p.evaluation && seconds_since(last_report) < kProgressEverySeconds)) return;
+    last_report = Clock::now();
+    std::string eval;
+    if (p.evaluation) {
+      eval = fmt::format("  | eval reward {} p95 {} s replicas {}", number(p.evaluation->mean_reward),
+                         number(p.evaluation->latency_p95_s, 2), number(p.evaluation->mean_replicas, 2));
+    }
+    fmt::print(stderr, "simrun: train {:>9}/{} steps  {:7.0f} steps/s  episode reward {}{}\n", p.env_steps,
+               p.total_steps, p.steps_per_s, number(p.mean_episode_reward), eval);
+  };
+  nlohmann::json training;
+  try {
+    training = faascale::rl::train(scenario, config, resume, hooks);
+  } catch (const faascale::rl::TrainingStopped& e) {
+    throw Interrupted(e.what());
+  } catch (...) {
+    if (created) fs::remove(out_dir, ec);  // only removes it if empty
+    throw;
+  }
+  nlohmann::json summary;
+  summary["format_version"] = 1;
+  summary["git_revision"] = FAASCALE_GIT_REVISION;
+  summary["scenario"] = scenario.resolved;
+  summary["scenario"]["train"] = resolved_train;
+  summary["training"] = training;
+  summary["wall_s"] = seconds_since(start);
+  faascale::write_file_atomically(summary_path.string(), summary.dump(2) + "\n");
+  print_training_table(training);
+  fmt::print("  outputs: {}\n", summary_path.string());
+  return 0;
+}
+#endif
+
 int run(int argc, char** argv, Clock::time_point start) {
   CLI::App app{"Replays a scenario through the faascale simulator (docs/scenarios.md).", "simrun"};
   std::string scenario_path, out_dir;
   std::optional<std::string> seed;
   std::vector<std::string> overrides;
-  bool quiet = false;
+  bool quiet = false, resume = false;
   app.add_option("scenario", scenario_path, "Scenario JSON file")->required();
   app.add_option("--out", out_dir, "Output folder (default runs/<scenario name>)");
   app.add_option("--seed", seed, "Override the scenario's seed (an integer in [0, 2^53])");
   app.add_option("--set", overrides, "Override one value: json.path=value (repeatable)");
   app.add_flag("--quiet", quiet, "No progress lines");
+  app.add_flag("--resume", resume, "Training: continue from the checkpoint folder's last.pt");
   if (const int code = faascale::cli::parse(app, argc, argv); code >= 0) return code;
 
   // Everything is read and validated before anything is created on disk.
@@ -91,6 +170,15 @@ int run(int argc, char** argv, Clock::time_point start) {
     }
     doc["seed"] = std::stoull(*seed);
   }
+  if (doc.contains("train")) {
+#ifdef FAASCALE_HAVE_TORCH
+    return train(doc, scenario_path, out_dir, resume, quiet);
+#else
+    throw faascale::InputError(scenario_path + ": has a \"train\" object, but this simrun was built without libtorch "
+                               "(FAASCALE_WITH_TORCH=OFF); build with it to train.");
+#endif
+  }
+  if (resume) throw faascale::InputError("--resume applies to training scenarios (with a \"train\" object) only.");
   const faascale::Scenario scenario = faascale::Scenario::from_json(doc, scenario_path);
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
 
@@ -138,6 +226,9 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+#ifdef FAASCALE_HAVE_TORCH
+  faascale::rl::register_agent_policy();
+#endif
   return faascale::cli::guarded("simrun", [&] {
     try {
       return run(argc, argv, start);

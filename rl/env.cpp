@@ -28,26 +28,43 @@ double resource_term(double u, double w) {
 
 }  // namespace
 
-std::vector<double> Env::normalise(const Observation& o) const {
+std::vector<double> normalise(const Observation& o, const std::vector<double>& low, const std::vector<double>& high) {
   std::vector<double> out(o.values.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const double span = high()[i] - low()[i];
-    out[i] = span > 0 ? std::clamp((o.values[i] - low()[i]) / span, 0.0, 1.0) : 0.0;
+    const double span = high[i] - low[i];
+    out[i] = span > 0 ? std::clamp((o.values[i] - low[i]) / span, 0.0, 1.0) : 0.0;
   }
   return out;
 }
 
-SimEnv::SimEnv(const Scenario& scenario, const EnvConfig& config) : scenario_(scenario), config_(config) {
+ActionMask valid_actions(std::int64_t ready, std::int64_t min_replicas, std::int64_t max_replicas) {
+  ActionMask mask{};
+  for (int a = 0; a < kActions; ++a) {
+    const std::int64_t scale_value = ready + (a - 2);
+    mask[static_cast<std::size_t>(a)] = scale_value >= min_replicas && scale_value <= max_replicas;
+  }
+  return mask;
+}
+
+EnvConfig read_env_config(JsonReader r) {
+  EnvConfig c;
+  c.preset = r.choice("preset", {"lstm-ppo-plus", "lstm-ppo", "ppo"}, c.preset);
+  c.seed_compat = r.boolean("seed_compat", c.seed_compat);
+  c.latency_slo_s = r.number("latency_slo_s", 1e-3, 1e4, c.latency_slo_s);
+  c.reset_mode = r.choice("reset_mode", {"continue", "restart"}, c.reset_mode);
+  c.warmup_s = r.number("warmup_s", 0, 1e6, c.warmup_s);
+  c.random_start = r.boolean("random_start", c.random_start);
+  r.finish();
+  return c;
+}
+
+Preset::Preset(const EnvConfig& config, std::int64_t min_replicas, std::int64_t max_replicas)
+    : config_(config), plus_(config.preset != "lstm-ppo"), min_replicas_(min_replicas) {
   if (config_.preset != "lstm-ppo-plus" && config_.preset != "lstm-ppo" && config_.preset != "ppo") {
     throw InputError("rl env: preset \"" + config_.preset + "\" is not one of lstm-ppo-plus, lstm-ppo, ppo.");
   }
-  if (config_.reset_mode != "continue" && config_.reset_mode != "restart") {
-    throw InputError("rl env: reset_mode \"" + config_.reset_mode + "\" is not continue or restart.");
-  }
-  if (scenario_.platform.kind != "openfaas") throw InputError("rl env: needs an openfaas platform.");
-  plus_ = config_.preset != "lstm-ppo";
-  const auto min = static_cast<double>(scenario_.platform.min_replicas);
-  const auto max = static_cast<double>(scenario_.platform.max_replicas);
+  const auto min = static_cast<double>(min_replicas);
+  const auto max = static_cast<double>(max_replicas);
   low_ = {0, 0, 0, min, 0, 0};
   high_ = {60, 100, plus_ ? 100.0 : 2000.0, max, 2, 2};
   if (plus_) {
@@ -56,7 +73,20 @@ SimEnv::SimEnv(const Scenario& scenario, const EnvConfig& config) : scenario_(sc
   }
 }
 
-Observation SimEnv::observe(const WindowMetrics& w) const {
+SimEnv::SimEnv(const Scenario& scenario, const EnvConfig& config)
+    : scenario_(scenario), config_(config), preset_(config, scenario.platform.min_replicas, scenario.platform.max_replicas) {
+  if (config_.reset_mode != "continue" && config_.reset_mode != "restart") {
+    throw InputError("rl env: reset_mode \"" + config_.reset_mode + "\" is not continue or restart.");
+  }
+  if (scenario_.platform.kind != "openfaas") throw InputError("rl env: needs an openfaas platform.");
+}
+
+ActionMask SimEnv::valid_actions() const {
+  if (!sim_) throw std::logic_error("rl env: valid_actions() before reset()");
+  return rl::valid_actions(sim_->view().ready, scenario_.platform.min_replicas, scenario_.platform.max_replicas);
+}
+
+Observation Preset::observe(const WindowMetrics& w) const {
   Observation o;
   const double execution = w.avg_execution_s();
   const auto ready = static_cast<double>(plus_ ? std::max<std::int64_t>(1, w.ready_replicas) : w.ready_replicas);
@@ -77,13 +107,13 @@ Observation SimEnv::observe(const WindowMetrics& w) const {
   return o;
 }
 
-double SimEnv::reward(const Observation& o, std::int64_t requested) const {
+double Preset::reward(const Observation& o, std::int64_t requested) const {
   const auto& v = o.values;
   const double replicas = v[kReplicas];
   const bool mismatch = replicas != static_cast<double>(requested);
   if (!plus_) {
     const double thr = v[kThroughput];  // % of requests answered 200
-    const double extra = replicas - static_cast<double>(scenario_.platform.min_replicas);
+    const double extra = replicas - static_cast<double>(min_replicas_);
     return 0.75 * thr * thr + 0.125 * (v[kCpu] * 100) + 0.125 * (v[kMemory] * 100) - 0.25 * extra * extra -
            (mismatch ? 100.0 : 0.0);
   }
@@ -100,8 +130,9 @@ double SimEnv::reward(const Observation& o, std::int64_t requested) const {
 void SimEnv::start_simulation(std::uint64_t seed) {
   Scenario s = scenario_;
   s.seed = seed;
-  if (config_.reset_mode == "restart") {
-    if (s.trace.requests) throw InputError("rl env: restart mode needs a counts or poisson trace.");
+  const bool random_offset = config_.reset_mode == "restart" || config_.random_start;
+  if (random_offset) {
+    if (s.trace.requests) throw InputError("rl env: restart mode and random_start need a counts or poisson trace.");
     if (s.trace.counts) {
       // Start at a random window of the trace, which then wraps around.
       Rng pick(seed, Stream::policy);
@@ -113,9 +144,9 @@ void SimEnv::start_simulation(std::uint64_t seed) {
   sim_ = std::make_unique<OpenFaasSimulator>(s, nullptr);
   sim_->set_desired_replicas(s.platform.initial_replicas);
   const double interval = s.control_interval_s;
-  const double warmup = config_.reset_mode == "restart" ? std::ceil(config_.warmup_s / interval) * interval : 0.0;
+  const double warmup = random_offset ? std::ceil(config_.warmup_s / interval) * interval : 0.0;
   sim_->run_until(warmup + interval);
-  last_ = observe(*sim_->last_window());
+  last_ = preset_.observe(*sim_->last_window());
 }
 
 Observation SimEnv::reset(std::uint64_t seed) {
@@ -139,8 +170,8 @@ StepResult SimEnv::step(int action) {
   }
   sim_->set_desired_replicas(scale_value);
   sim_->run_until(sim_->now() + scenario_.control_interval_s);
-  r.observation = last_ = observe(*sim_->last_window());
-  r.reward = reward(r.observation, scale_value);
+  r.observation = last_ = preset_.observe(*sim_->last_window());
+  r.reward = preset_.reward(r.observation, scale_value);
   r.truncated = ++valid_steps_ >= kEpisodeValidSteps;
   return r;
 }

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/json_reader.hpp"
 #include "sim/openfaas_simulator.hpp"
 #include "sim/scenario.hpp"
 
@@ -49,6 +50,14 @@ struct StepResult {
   bool valid = true;        // the action was applied
 };
 
+using ActionMask = std::array<bool, kActions>;
+
+// The actions whose scale_value (ready + delta) stays within [min, max].
+ActionMask valid_actions(std::int64_t ready, std::int64_t min_replicas, std::int64_t max_replicas);
+
+// Observation values scaled to [0, 1] by the bounds (clipped), for the network.
+std::vector<double> normalise(const Observation& o, const std::vector<double>& low, const std::vector<double>& high);
+
 // What every environment offers, simulated or live.
 class Env {
  public:
@@ -59,8 +68,9 @@ class Env {
   // Bounds of each observation value (the research code's observation space).
   virtual const std::vector<double>& low() const = 0;
   virtual const std::vector<double>& high() const = 0;
-  // values scaled to [0, 1] by the bounds (clipped), for the network.
-  std::vector<double> normalise(const Observation& o) const;
+  // The actions step() would apply now (the others are invalid).
+  virtual ActionMask valid_actions() const = 0;
+  std::vector<double> normalise(const Observation& o) const { return rl::normalise(o, low(), high()); }
 };
 
 struct EnvConfig {
@@ -73,6 +83,30 @@ struct EnvConfig {
   // replicas.
   std::string reset_mode = "continue";
   double warmup_s = 300;
+  // "continue" only: the first reset also starts at a random (seeded) trace offset after
+  // warmup_s, so that the envs of a VecEnv see different hours of the trace at once.
+  bool random_start = false;
+};
+
+// Reads an "env" object ($.train.env): preset, seed_compat, latency_slo_s, reset_mode,
+// warmup_s, random_start; throws InputError naming the JSON path.
+EnvConfig read_env_config(JsonReader reader);
+
+// A preset's observation and reward formulas alone, shared by SimEnv, the deployed agent
+// (which observes a window as the environment did in training) and the live adapter.
+class Preset {
+ public:
+  Preset(const EnvConfig& config, std::int64_t min_replicas, std::int64_t max_replicas);
+  Observation observe(const WindowMetrics& w) const;
+  double reward(const Observation& o, std::int64_t requested_replicas) const;
+  const std::vector<double>& low() const { return low_; }
+  const std::vector<double>& high() const { return high_; }
+
+ private:
+  EnvConfig config_;
+  bool plus_;  // lstm-ppo-plus or ppo observation and reward
+  std::int64_t min_replicas_;
+  std::vector<double> low_, high_;
 };
 
 class SimEnv final : public Env {
@@ -80,21 +114,21 @@ class SimEnv final : public Env {
   SimEnv(const Scenario& scenario, const EnvConfig& config);
   Observation reset(std::uint64_t seed) override;
   StepResult step(int action) override;
-  std::size_t observation_size() const override { return low_.size(); }
-  const std::vector<double>& low() const override { return low_; }
-  const std::vector<double>& high() const override { return high_; }
+  std::size_t observation_size() const override { return preset_.low().size(); }
+  const std::vector<double>& low() const override { return preset_.low(); }
+  const std::vector<double>& high() const override { return preset_.high(); }
+  ActionMask valid_actions() const override;
 
-  // The observation and reward formulas alone, for tests and for the live adapter.
-  Observation observe(const WindowMetrics& w) const;
-  double reward(const Observation& o, std::int64_t requested_replicas) const;
+  const Preset& preset() const { return preset_; }
+  // The running simulation (after reset()), for whole-run metrics.
+  const OpenFaasSimulator& simulation() const { return *sim_; }
 
  private:
   void start_simulation(std::uint64_t seed);
 
   Scenario scenario_;
   EnvConfig config_;
-  bool plus_;  // lstm-ppo-plus or ppo observation and reward
-  std::vector<double> low_, high_;
+  Preset preset_;
   std::unique_ptr<OpenFaasSimulator> sim_;
   Observation last_;
   int valid_steps_ = 0, invalid_actions_ = 0;

@@ -7,6 +7,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev     # sim/
   libcli11-dev                      # apps/
   doctest-dev libbenchmark-dev      # tests/, bench/
+  libtorch-dev libopenblas0-pthread # rl/ agents (OpenBLAS, not the slow reference BLAS)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -209,14 +209,19 @@ const nlohmann::json& JsonReader::raw(std::string_view key) {
 
 std::string JsonReader::choice(std::string_view key, std::initializer_list<std::string_view> allowed,
                                std::optional<std::string> fallback) {
+  return choice(key, std::vector<std::string>(allowed.begin(), allowed.end()), std::move(fallback));
+}
+
+std::string JsonReader::choice(std::string_view key, const std::vector<std::string>& allowed,
+                               std::optional<std::string> fallback) {
   std::string options;
-  for (auto a : allowed) options += fmt::format("{}\"{}\"", options.empty() ? "" : ", ", a);
+  for (const auto& a : allowed) options += fmt::format("{}\"{}\"", options.empty() ? "" : ", ", a);
   const nlohmann::json* v = lookup(key);
   if (v != nullptr && !v->is_string()) fail(key, fmt::format("expected one of {}, got {}.", options, describe_json(*v)));
   if (v == nullptr && !fallback) fail(key, fmt::format("missing; add one of {}.", options));
   std::string result = v ? v->get<std::string>() : *fallback;
   bool ok = false;
-  for (auto a : allowed) ok = ok || a == result;
+  for (const auto& a : allowed) ok = ok || a == result;
   if (!ok) fail(key, fmt::format("\"{}\" is not supported; use one of {}.", result, options));
   resolved_[std::string(key)] = result;
   return result;

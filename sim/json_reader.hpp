@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,8 @@ class JsonReader {
   const nlohmann::json& raw(std::string_view key);
   // A string that must be one of `allowed`.
   std::string choice(std::string_view key, std::initializer_list<std::string_view> allowed,
+                     std::optional<std::string> fallback = {});
+  std::string choice(std::string_view key, const std::vector<std::string>& allowed,
                      std::optional<std::string> fallback = {});
   // A nested object, read by its own reader (required unless `optional_empty`, which reads
   // a missing key as {}).

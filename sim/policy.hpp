@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 namespace faascale {
 
 struct WindowMetrics;
+class JsonReader;
 
 // One pod as an autoscaler sees it (what the Kubernetes API and metrics-server report).
 struct PodView {
@@ -67,11 +69,18 @@ struct PolicyContext {
   std::int64_t min_replicas = 1, max_replicas = 24;
   std::int64_t max_inflight = 1;       // per pod (Knative's containerConcurrency)
   double cpu_request_cores = 0.1;
+  double control_interval_s = 30;      // length of a metrics window
 };
 
 // Builds the policy a scenario's "autoscaler" object names, filling `resolved` with every
 // parameter (defaults included); `file` is for messages. Throws InputError with the JSON
 // path on bad parameters.
+// Further kinds, registered by libraries that sim/ cannot depend on (rl/ registers "agent"
+// for trained RL agents). A factory reads its parameters from `reader` (already past
+// "kind"); make_policy() calls finish() on it afterwards.
+using PolicyFactory = std::function<std::unique_ptr<Policy>(JsonReader& reader, const PolicyContext& context)>;
+void register_policy_kind(const std::string& kind, PolicyFactory factory);
+
 std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const PolicyContext& context, const std::string& file,
                                     nlohmann::json& resolved);
 

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <sstream>
+#include <string>
 
 namespace faascale {
 
@@ -44,6 +46,21 @@ class Rng {
   std::uint64_t below(std::uint64_t n) {
     __extension__ using Wide = unsigned __int128;
     return static_cast<std::uint64_t>((static_cast<Wide>(engine_()) * n) >> 64);
+  }
+
+  // The engine's whole state as text (the standard's operator<< format), for checkpoints;
+  // restore() returns false when `text` is not such a state.
+  std::string state() const {
+    std::ostringstream out;
+    out << engine_;
+    return out.str();
+  }
+  bool restore(const std::string& text) {
+    std::istringstream in(text);
+    std::mt19937_64 engine;
+    if (!(in >> engine)) return false;
+    engine_ = engine;
+    return true;
   }
 
  private:

@@ -65,7 +65,8 @@ struct Scenario {
   nlohmann::json resolved;          // the scenario with every default made explicit
 
   PolicyContext policy_context() const {
-    return {platform.min_replicas, platform.max_replicas, function.max_inflight, function.cpu_request_cores};
+    return {platform.min_replicas, platform.max_replicas, function.max_inflight, function.cpu_request_cores,
+            control_interval_s};
   }
 
   // A fresh instance of the scenario's autoscaler (already validated by from_json()), or

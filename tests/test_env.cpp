@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 
+#include "rl/agent.hpp"
 #include "rl/env.hpp"
 #include "rl/vec_env.hpp"
 #include "scenario_builder.hpp"
@@ -70,14 +72,14 @@ TEST_CASE("LSTM-PPO+ reward, by hand") {
   const double r_lat = 0.2 * (1 - 0.4 / 1.0);
   const double target = std::max(std::ceil(0.5 / 0.7 * 3), std::ceil(0.25 / 0.7 * 3));  // 3
   const double expected = r_th + r_cpu + r_mem + r_lat - 0.1 * std::abs(3 - target);
-  CHECK(env.reward(o, 3) == doctest::Approx(std::round(expected * 1000) / 1000));
+  CHECK(env.preset().reward(o, 3) == doctest::Approx(std::round(expected * 1000) / 1000));
   // Observed replicas differ from the requested scale value: -0.5 more.
-  CHECK(env.reward(o, 4) == doctest::Approx(std::round((expected - 0.5) * 1000) / 1000));
+  CHECK(env.preset().reward(o, 4) == doctest::Approx(std::round((expected - 0.5) * 1000) / 1000));
   // Over-utilised CPU: -w * (1 + 2 * (u - 1)).
   const Observation hot = obs({0.3, 2, 60, 3, 1.5, 0.25, 0.4});
   const double hot_target = std::ceil(1.5 / 0.7 * 3);  // 7
   const double hot_expected = r_th - 0.8 * (1 + 2 * 0.5) + r_mem + r_lat - 0.1 * std::abs(3 - hot_target);
-  CHECK(env.reward(hot, 3) == doctest::Approx(std::round(hot_expected * 1000) / 1000));
+  CHECK(env.preset().reward(hot, 3) == doctest::Approx(std::round(hot_expected * 1000) / 1000));
 }
 
 TEST_CASE("seed_compat reproduces the published unit slips") {
@@ -87,7 +89,7 @@ TEST_CASE("seed_compat reproduces the published unit slips") {
   // The latency term divides seconds by 200: P95 0.4 s costs almost nothing.
   const Observation o = obs({0.3, 2, 60, 3, 0.5, 0.25, 0.4});
   SimEnv corrected(env_scenario(), {});
-  const double difference = env.reward(o, 3) - corrected.reward(o, 3);
+  const double difference = env.preset().reward(o, 3) - corrected.preset().reward(o, 3);
   CHECK(difference == doctest::Approx(0.2 * (0.4 / 1.0 - 0.4 / 200)).epsilon(0.01));
   // CPU divided by 100 "millicores": about 1000 times smaller than usage / request.
   SimEnv plain(env_scenario(), {});
@@ -109,8 +111,8 @@ TEST_CASE("LSTM-PPO reward and observation, by hand") {
   // thr 95%, cpu 0.5, mem 0.25, 3 replicas (min 1); requested 3, then 2.
   const Observation o = obs({0.3, 95, 60, 3, 0.5, 0.25});
   const double expected = 0.75 * 95 * 95 + 0.125 * 50 + 0.125 * 25 - 0.25 * 4;
-  CHECK(env.reward(o, 3) == doctest::Approx(expected));
-  CHECK(env.reward(o, 2) == doctest::Approx(expected - 100));
+  CHECK(env.preset().reward(o, 3) == doctest::Approx(expected));
+  CHECK(env.preset().reward(o, 2) == doctest::Approx(expected - 100));
   const Observation first = env.reset(3);
   CHECK(first.values[1] >= 0);
   CHECK(first.values[1] <= 100);  // % of requests answered 200
@@ -161,6 +163,53 @@ TEST_CASE("VecEnv: auto-reset keeps the final observation, deterministic") {
       if (step == 10) CHECK(a.final_observations[i].values.size() == 7);
     }
   }
+}
+
+}  // namespace faascale::rl
+
+namespace faascale::rl {
+
+TEST_CASE("every shipped training scenario is valid, with a held-out evaluation slice") {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(FAASCALE_SOURCE_DIR) + "/scenarios")) {
+    if (entry.path().extension() != ".json") continue;
+    const nlohmann::json doc = read_json_file(entry.path().string());
+    if (!doc.contains("train")) continue;
+    CAPTURE(entry.path().string());
+    const TrainingScenario t = read_training_scenario(doc, entry.path().string());
+    CHECK(t.scenario.autoscaler.is_object());
+    CHECK(t.config.eval_trace.has_value());
+    CHECK(t.config.agent.rollout_steps % t.config.num_envs == 0);
+    ++count;
+  }
+  CHECK(count >= 3);
+}
+
+TEST_CASE("bad train settings name their JSON path") {
+  const auto doc = [](const nlohmann::json& train) {
+    auto d = testing::base_scenario();
+    d.erase("autoscaler");
+    d["train"] = train;
+    return d;
+  };
+  CHECK_THROWS_WITH_AS(read_training_scenario(doc({{"agent", "dqn"}}), "t.json"),
+                       doctest::Contains("$.train.agent: \"dqn\" is not supported"), InputError);
+  CHECK_THROWS_WITH_AS(read_training_scenario(doc({{"agent", "ppo"}, {"total_step", 5}}), "t.json"),
+                       doctest::Contains("$.train.total_step"), InputError);
+  CHECK_THROWS_WITH_AS(read_training_scenario(doc({{"agent", "ppo"}, {"num_envs", 3}}), "t.json"),
+                       doctest::Contains("not a multiple of num_envs 3"), InputError);
+  CHECK_THROWS_WITH_AS(read_training_scenario(doc({{"agent", "ppo"}, {"hyperparameters", {{"torso", {64, -1}}}}}), "t.json"),
+                       doctest::Contains("$.train.hyperparameters.torso"), InputError);
+  CHECK_THROWS_WITH_AS(read_training_scenario(doc({{"agent", "ppo"}, {"env", {{"preset", "x"}}}}), "t.json"),
+                       doctest::Contains("$.train.env.preset"), InputError);
+  CHECK_THROWS_WITH_AS(
+      read_training_scenario(doc({{"agent", "ppo"}, {"hyperparameters", {{"learning_rate", std::nan("")}}}}), "t.json"),
+      doctest::Contains("$.train.hyperparameters.learning_rate"), InputError);
+  const TrainingScenario ok = read_training_scenario(doc({{"agent", "lstm-ppo"}}), "t.json");
+  CHECK(ok.config.agent.rollout_steps == 128);
+  CHECK(ok.config.agent.epochs == 10);
+  CHECK(ok.config.env.preset == "lstm-ppo");
+  CHECK(ok.resolved_train["hyperparameters"]["gamma"] == 0.99);
 }
 
 }  // namespace faascale::rl

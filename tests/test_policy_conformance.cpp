@@ -11,12 +11,15 @@
 #include "scenario_builder.hpp"
 #include "sim/report.hpp"
 #include "sim/openfaas_simulator.hpp"
+#ifdef FAASCALE_HAVE_TORCH
+#include "rl/agent.hpp"
+#endif
 
 namespace faascale {
 namespace {
 
-// Every policy, each with parameters that fit the test function.
-const std::vector<nlohmann::json> kPolicies = {
+// Every classic policy, each with parameters that fit the test function.
+const std::vector<nlohmann::json> kClassicPolicies = {
     {{"kind", "static"}, {"replicas", 3}},
     {{"kind", "hpa"}},
     {{"kind", "hpa"}, {"metric", "rps"}, {"target_rps_per_pod", 1}},
@@ -71,6 +74,37 @@ nlohmann::json scenario(const nlohmann::json& policy, const std::vector<int>& co
   return doc;
 }
 
+std::vector<int> burst_trace();
+
+// The classic policies and, built with libtorch, an RL agent briefly trained on this
+// platform (its behaviour is not asserted, only the contract: bounds, determinism,
+// conservation, surviving the same abuse).
+const std::vector<nlohmann::json>& policies() {
+  static const std::vector<nlohmann::json> all = [] {
+    std::vector<nlohmann::json> out = kClassicPolicies;
+#ifdef FAASCALE_HAVE_TORCH
+    rl::register_agent_policy();
+    const auto dir = std::filesystem::temp_directory_path() / "faascale-conformance-agent";
+    std::filesystem::remove_all(dir);
+    auto doc = scenario({{"kind", "static"}, {"replicas", 1}}, burst_trace());
+    rl::TrainConfig c;
+    c.agent = rl::AgentConfig::defaults("lstm-ppo-plus");
+    c.agent.rollout_steps = 64;
+    c.num_envs = 4;
+    c.total_steps = 128;
+    c.eval_every_steps = 128;
+    c.checkpoint_dir = dir.string();
+    rl::train(testing::make_scenario(doc), c, false, {});
+    out.push_back({{"kind", "agent"}, {"checkpoint", (dir / "last.pt").string()}});
+#endif
+    return out;
+  }();
+  return all;
+}
+
+// Whether the conformance suite may expect a policy to follow the load.
+bool follows_load(const nlohmann::json& policy) { return policy["kind"] != "static" && policy["kind"] != "agent"; }
+
 struct RunResult {
   std::string csv;
   RunTotals totals;
@@ -103,7 +137,7 @@ std::vector<int> burst_trace() {
 }  // namespace
 
 TEST_CASE("every policy: within bounds, deterministic, and scaling up on a 100x burst") {
-  for (const auto& policy : kPolicies) {
+  for (const auto& policy : policies()) {
     CAPTURE(policy.dump());
     const auto doc = scenario(policy, burst_trace());
     const RunResult a = run(doc), b = run(doc);
@@ -111,22 +145,22 @@ TEST_CASE("every policy: within bounds, deterministic, and scaling up on a 100x 
     CHECK(a.out_of_bounds == 0);
     CHECK(a.csv == b.csv);
     CHECK(a.totals.arrivals == a.totals.finished() + a.in_system_at_end);
-    if (policy["kind"] != "static") CHECK(a.highest > 1);
+    if (follows_load(policy)) CHECK(a.highest > 1);
   }
 }
 
 TEST_CASE("every policy: zero traffic keeps the minimum") {
-  for (const auto& policy : kPolicies) {
+  for (const auto& policy : policies()) {
     CAPTURE(policy.dump());
     const RunResult o = run(scenario(policy, std::vector<int>(100, 0)));
     CHECK(o.out_of_bounds == 0);
     CHECK(o.totals.arrivals == 0);
-    if (policy["kind"] != "static") CHECK(o.final_desired == 1);
+    if (follows_load(policy)) CHECK(o.final_desired == 1);
   }
 }
 
 TEST_CASE("every policy: pods that never become ready") {
-  for (const auto& policy : kPolicies) {
+  for (const auto& policy : policies()) {
     CAPTURE(policy.dump());
     auto doc = scenario(policy, burst_trace());
     doc["function"]["cold_start"] = {{"dist", "deterministic"}, {"mean_s", 1e6}};
@@ -163,7 +197,7 @@ TEST_CASE("every policy that can: a scale to zero with requests waiting is serve
 
 TEST_CASE("every policy: unreadable (NaN) metrics and no window yet never leave the bounds") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (const auto& spec : kPolicies) {
+  for (const auto& spec : policies()) {
     CAPTURE(spec.dump());
     const Scenario s = testing::make_scenario(scenario(spec, {1}));
     auto policy = s.make_autoscaler();

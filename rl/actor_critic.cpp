@@ -1,0 +1,354 @@
+// Implementation of actor_critic.hpp, and the deployed agent: the "agent" autoscaler kind
+// and configure_threads() of agent.hpp.
+#include "rl/actor_critic.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "sim/input_error.hpp"
+#include "sim/metrics.hpp"
+#include "sim/report.hpp"
+
+namespace faascale::rl {
+namespace {
+
+constexpr const char* kCheckpointFormat = "faascale-agent-1";
+constexpr float kMaskedLogit = -1e8f;  // probability 0 after softmax, but finite (entropy stays 0, not NaN)
+
+void orthogonal(torch::nn::Linear& layer, double gain) {
+  torch::nn::init::orthogonal_(layer->weight, gain);
+  torch::nn::init::zeros_(layer->bias);
+}
+
+torch::nn::ModuleList make_mlp(const std::vector<std::int64_t>& sizes, std::int64_t& width) {
+  torch::nn::ModuleList layers;
+  for (const std::int64_t size : sizes) {
+    torch::nn::Linear layer(width, size);
+    orthogonal(layer, std::sqrt(2.0));
+    layers->push_back(layer);
+    width = size;
+  }
+  return layers;
+}
+
+torch::nn::LSTM make_lstm(std::int64_t input, std::int64_t hidden) {
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(input, hidden));
+  for (auto& p : lstm->named_parameters()) {
+    if (p.key().find("weight") != std::string::npos) {
+      torch::nn::init::orthogonal_(p.value(), 1.0);
+    } else {
+      torch::nn::init::zeros_(p.value());
+    }
+  }
+  return lstm;
+}
+
+}  // namespace
+
+ActorCriticImpl::ActorCriticImpl(const AgentConfig& config, std::int64_t observation_size) : config_(config) {
+  std::int64_t width = observation_size;
+  torso_ = register_module("torso", make_mlp(config.torso, width));
+  if (config.recurrent()) {
+    actor_lstm_ = register_module("actor_lstm", make_lstm(width, config.lstm_hidden));
+    if (config.critic_lstm) critic_lstm_ = register_module("critic_lstm", make_lstm(width, config.lstm_hidden));
+    width = config.lstm_hidden;
+  }
+  std::int64_t actor_width = width, critic_width = width;
+  actor_mlp_ = register_module("actor_mlp", make_mlp(config.heads, actor_width));
+  critic_mlp_ = register_module("critic_mlp", make_mlp(config.heads, critic_width));
+  actor_out_ = register_module("actor_out", torch::nn::Linear(actor_width, kActions));
+  critic_out_ = register_module("critic_out", torch::nn::Linear(critic_width, 1));
+  orthogonal(actor_out_, 0.01);
+  orthogonal(critic_out_, 1.0);
+}
+
+std::int64_t ActorCriticImpl::state_size() const {
+  return config_.lstm_hidden * 2 * (config_.critic_lstm ? 2 : 1);
+}
+
+torch::Tensor ActorCriticImpl::mlp(torch::nn::ModuleList& layers, torch::Tensor x) const {
+  for (const auto& layer : *layers) {
+    x = layer->as<torch::nn::Linear>()->forward(x);
+    x = config_.activation == "relu" ? torch::relu(x) : torch::tanh(x);
+  }
+  return x;
+}
+
+torch::Tensor ActorCriticImpl::recur(torch::nn::LSTM& lstm, const torch::Tensor& x, const torch::Tensor& state_part,
+                                     std::vector<torch::Tensor>& next_state) const {
+  const std::int64_t h = config_.lstm_hidden;
+  auto hc = std::make_tuple(state_part.narrow(1, 0, h).unsqueeze(0).contiguous(),
+                            state_part.narrow(1, h, h).unsqueeze(0).contiguous());
+  auto [out, final_state] = lstm->forward(x, hc);
+  next_state.push_back(std::get<0>(final_state).squeeze(0));
+  next_state.push_back(std::get<1>(final_state).squeeze(0));
+  return out;
+}
+
+ActorCriticOutput ActorCriticImpl::forward(const torch::Tensor& observations, const torch::Tensor& state) {
+  torch::Tensor features = mlp(torso_, observations);
+  torch::Tensor actor = features, critic = features;
+  ActorCriticOutput out;
+  if (config_.recurrent()) {
+    const std::int64_t part = 2 * config_.lstm_hidden;
+    std::vector<torch::Tensor> next;
+    actor = recur(actor_lstm_, features, state.narrow(1, 0, part), next);
+    critic = config_.critic_lstm ? recur(critic_lstm_, features, state.narrow(1, part, part), next) : actor;
+    out.state = torch::cat(next, 1);
+  } else {
+    out.state = state;
+  }
+  out.logits = actor_out_->forward(mlp(actor_mlp_, actor));
+  out.values = critic_out_->forward(mlp(critic_mlp_, critic)).squeeze(-1);
+  return out;
+}
+
+torch::Tensor mask_logits(const torch::Tensor& logits, const torch::Tensor& valid) {
+  return logits.masked_fill(valid.logical_not(), kMaskedLogit);
+}
+
+GreedyActor::GreedyActor(ActorCritic net, Preset preset, bool mask_invalid)
+    : net_(std::move(net)), preset_(std::move(preset)), mask_invalid_(mask_invalid), state_(net_->initial_state(1)) {}
+
+int GreedyActor::act(const Observation& observation, const ActionMask& valid, bool episode_start) {
+  torch::NoGradGuard no_grad;
+  if (episode_start) state_ = net_->initial_state(1);
+  const std::vector<double> x = normalise(observation, preset_.low(), preset_.high());
+  const torch::Tensor input = torch::tensor(std::vector<float>(x.begin(), x.end())).view({1, 1, -1});
+  ActorCriticOutput out = net_->forward(input, state_);
+  state_ = out.state;
+  const auto logits = out.logits.view({kActions});
+  const float* l = logits.data_ptr<float>();
+  int best = -1;
+  for (int a = 0; a < kActions; ++a) {
+    if (mask_invalid_ && !valid[static_cast<std::size_t>(a)]) continue;
+    if (!std::isfinite(l[a])) throw NonFiniteOutput("agent: the network's output is not finite");
+    if (best < 0 || l[a] > l[best]) best = a;
+  }
+  return best < 0 ? 2 : best;  // no valid action at all (min == max and not there): hold
+}
+
+// ---- checkpoints ----------------------------------------------------------------------
+
+nlohmann::json agent_config_to_json(const AgentConfig& c) {
+  return {{"kind", c.kind},
+          {"torso", c.torso},
+          {"lstm_hidden", c.lstm_hidden},
+          {"critic_lstm", c.critic_lstm},
+          {"heads", c.heads},
+          {"activation", c.activation},
+          {"learning_rate", c.learning_rate},
+          {"gamma", c.gamma},
+          {"gae_lambda", c.gae_lambda},
+          {"clip_range", c.clip_range},
+          {"vf_coef", c.vf_coef},
+          {"ent_coef", c.ent_coef},
+          {"max_grad_norm", c.max_grad_norm},
+          {"rollout_steps", c.rollout_steps},
+          {"minibatch_steps", c.minibatch_steps},
+          {"epochs", c.epochs},
+          {"sequence_length", c.sequence_length},
+          {"normalize_advantages", c.normalize_advantages},
+          {"normalize_rewards", c.normalize_rewards},
+          {"mask_invalid_actions", c.mask_invalid_actions}};
+}
+
+AgentConfig agent_config_from_json(const nlohmann::json& j) {
+  AgentConfig c;
+  c.kind = j.at("kind").get<std::string>();
+  c.torso = j.at("torso").get<std::vector<std::int64_t>>();
+  c.lstm_hidden = j.at("lstm_hidden").get<std::int64_t>();
+  c.critic_lstm = j.at("critic_lstm").get<bool>();
+  c.heads = j.at("heads").get<std::vector<std::int64_t>>();
+  c.activation = j.at("activation").get<std::string>();
+  c.learning_rate = j.at("learning_rate").get<double>();
+  c.gamma = j.at("gamma").get<double>();
+  c.gae_lambda = j.at("gae_lambda").get<double>();
+  c.clip_range = j.at("clip_range").get<double>();
+  c.vf_coef = j.at("vf_coef").get<double>();
+  c.ent_coef = j.at("ent_coef").get<double>();
+  c.max_grad_norm = j.at("max_grad_norm").get<double>();
+  c.rollout_steps = j.at("rollout_steps").get<std::int64_t>();
+  c.minibatch_steps = j.at("minibatch_steps").get<std::int64_t>();
+  c.epochs = j.at("epochs").get<std::int64_t>();
+  c.sequence_length = j.at("sequence_length").get<std::int64_t>();
+  c.normalize_advantages = j.at("normalize_advantages").get<bool>();
+  c.normalize_rewards = j.at("normalize_rewards").get<bool>();
+  c.mask_invalid_actions = j.at("mask_invalid_actions").get<bool>();
+  return c;
+}
+
+void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorCritic& net,
+                     torch::optim::Optimizer* optimizer, const std::map<std::string, torch::Tensor>& tensors) {
+  nlohmann::json full = meta;
+  full["format"] = kCheckpointFormat;
+  torch::serialize::OutputArchive archive;
+  archive.write("meta", c10::IValue(full.dump()));
+  torch::serialize::OutputArchive model;
+  net->save(model);
+  archive.write("model", model);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  for (const auto& [name, tensor] : tensors) archive.write("tensor." + name, tensor);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+namespace {
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error&) {
+    throw InputError(fmt::format("{}: cannot be read as a faascale agent checkpoint (missing, unreadable or not a "
+                                 "checkpoint); give the last.pt or best.pt a training run wrote.", path));
+  }
+  return archive;
+}
+
+nlohmann::json read_meta(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue meta;
+  if (!archive.try_read("meta", meta) || !meta.isString()) {
+    throw InputError(path + ": not a faascale agent checkpoint (no \"meta\" record).");
+  }
+  nlohmann::json j = nlohmann::json::parse(meta.toStringRef(), nullptr, false);
+  if (!j.is_object() || j.value("format", "") != kCheckpointFormat) {
+    throw InputError(fmt::format("{}: checkpoint format is not {}; retrain with this version.", path,
+                                 kCheckpointFormat));
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json read_checkpoint_meta(const std::string& path) {
+  auto archive = open_archive(path);
+  return read_meta(archive, path);
+}
+
+Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::optim::Optimizer* optimizer,
+                           const std::vector<std::string>& tensor_names) {
+  auto archive = open_archive(path);
+  Checkpoint c;
+  c.meta = read_meta(archive, path);
+  try {
+    torch::serialize::InputArchive model;
+    archive.read("model", model);
+    net->load(model);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+    for (const auto& name : tensor_names) {
+      torch::Tensor t;
+      archive.read("tensor." + name, t);
+      c.tensors[name] = t;
+    }
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("{}: the checkpoint does not match its network or lacks training state ({}).", path,
+                                 std::string(e.what_without_backtrace()).substr(0, 200)));
+  }
+  return c;
+}
+
+// ---- the "agent" autoscaler kind ----------------------------------------------------
+
+namespace {
+
+// A trained agent deciding every control interval, as it acted in its environment: it
+// observes the window that just closed, its episode (and recurrent state) restarts after
+// every 10 valid steps or 10 invalid choices, and an invalid choice changes nothing.
+class AgentPolicy final : public Policy {
+ public:
+  AgentPolicy(ActorCritic net, const Preset& preset, bool mask, const PolicyContext& context)
+      : actor_(std::move(net), preset, mask), preset_(preset), context_(context) {}
+
+  std::string_view kind() const override { return "agent"; }
+  double period_s() const override { return context_.control_interval_s; }
+
+  std::int64_t decide(const PlatformView& view) override {
+    const std::int64_t hold = std::clamp(view.desired, context_.min_replicas, context_.max_replicas);
+    if (view.last_window == nullptr) return hold;  // nothing observed yet
+    const ActionMask valid = valid_actions(view.ready, context_.min_replicas, context_.max_replicas);
+    const bool episode_start = valid_steps_ == 0 && invalid_choices_ == 0;
+    const int action = actor_.act(preset_.observe(*view.last_window), valid, episode_start);
+    const bool ok = valid[static_cast<std::size_t>(action)];
+    ok ? ++valid_steps_ : ++invalid_choices_;
+    if (valid_steps_ >= kEpisodeValidSteps || invalid_choices_ >= kEpisodeInvalidActions) {
+      valid_steps_ = invalid_choices_ = 0;
+    }
+    return ok ? view.ready + (action - 2) : hold;
+  }
+
+ private:
+  GreedyActor actor_;
+  Preset preset_;
+  PolicyContext context_;
+  int valid_steps_ = 0, invalid_choices_ = 0;
+};
+
+std::unique_ptr<Policy> make_agent_policy(JsonReader& r, const PolicyContext& context) {
+  const std::string path = r.text("checkpoint");
+  const bool mask = r.boolean("mask_invalid_actions", true);
+  const auto fail = [&](const std::string& problem) { r.fail("checkpoint", problem); };
+  nlohmann::json meta;
+  try {
+    meta = read_checkpoint_meta(path);
+  } catch (const InputError& e) {
+    fail(e.what());
+  }
+  const auto min = meta.at("min_replicas").get<std::int64_t>(), max = meta.at("max_replicas").get<std::int64_t>();
+  if (min != context.min_replicas || max != context.max_replicas) {
+    fail(fmt::format("{}: the agent was trained with replicas in [{}, {}] but this scenario has [{}, {}]; its "
+                     "observations and actions are defined by those bounds, so set the platform's "
+                     "min_replicas/max_replicas to match or train for these.",
+                     path, min, max, context.min_replicas, context.max_replicas));
+  }
+  const double interval = meta.at("control_interval_s").get<double>();
+  if (interval != context.control_interval_s) {
+    fail(fmt::format("{}: the agent was trained with a {} s control interval, this scenario has {} s; set "
+                     "control_interval_s to {}.", path, interval, context.control_interval_s, interval));
+  }
+  const AgentConfig agent = agent_config_from_json(meta.at("agent"));
+  EnvConfig env;
+  env.preset = meta.at("env").at("preset").get<std::string>();
+  env.seed_compat = meta.at("env").at("seed_compat").get<bool>();
+  env.latency_slo_s = meta.at("env").at("latency_slo_s").get<double>();
+  ActorCritic net(agent, meta.at("observation_size").get<std::int64_t>());
+  try {
+    load_checkpoint(path, net, nullptr, {});
+  } catch (const InputError& e) {
+    fail(e.what());
+  }
+  net->eval();
+  return std::make_unique<AgentPolicy>(net, Preset(env, min, max), mask, context);
+}
+
+}  // namespace
+
+void register_agent_policy() { register_policy_kind("agent", make_agent_policy); }
+
+std::string configure_threads(std::int64_t torch_threads) {
+  // OpenBLAS's own pool would fight torch's for the 2 cores (reference facts section 9).
+  using SetThreads = void (*)(int);
+  auto* openblas_set_num_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(1);
+  torch::set_num_threads(static_cast<int>(torch_threads));
+  return fmt::format("torch {} thread(s), BLAS {}", torch_threads,
+                     openblas_set_num_threads != nullptr ? "OpenBLAS 1 thread"
+                                                         : "not OpenBLAS (install libopenblas0-pthread: the reference "
+                                                           "BLAS is far slower)");
+}
+
+}  // namespace faascale::rl

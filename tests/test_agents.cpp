@@ -1,0 +1,256 @@
+// The RL agents on libtorch: recurrent handling end to end (the update re-runs the network
+// exactly as the rollout did), checkpoints (resume = uninterrupted; a NaN stops training
+// and keeps the last good checkpoint), the deployed agent (the "agent" autoscaler acts as
+// the agent did in its environment), action masking, and bad train settings.
+// libtorch (through glog) defines CHECK macros of its own; it comes first and they go.
+#include "rl/actor_critic.hpp"
+#undef CHECK
+#undef CHECK_EQ
+#undef CHECK_NE
+#undef CHECK_LT
+#undef CHECK_LE
+#undef CHECK_GT
+#undef CHECK_GE
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "rl/agent.hpp"
+#include "scenario_builder.hpp"
+#include "sim/openfaas_simulator.hpp"
+#include "sim/report.hpp"
+#include "sim/simulation.hpp"
+
+namespace faascale {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("faascale-test-agents-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+std::string counts_file(const std::vector<int>& counts, const std::string& name) {
+  const auto path = fs::temp_directory_path() / ("faascale-agents-" + name + ".json");
+  std::ofstream(path) << nlohmann::json(counts).dump();
+  return path.string();
+}
+
+// A small platform: a varying load of 1 CPU-s requests (5 s at the 0.2-core limit), 30 s
+// windows, 1..8 replicas.
+Scenario small_scenario() {
+  std::vector<int> counts;
+  for (int i = 0; i < 400; ++i) counts.push_back(4 + (i / 7) % 3 * 4);
+  auto doc = testing::base_scenario();
+  doc.erase("duration_s");
+  doc["control_interval_s"] = 30;
+  doc["trace"] = {{"format", "counts-json"}, {"path", counts_file(counts, "small")}, {"window_s", 30},
+                  {"arrivals", "uniform"}};
+  doc["function"] = {{"service", {{"dist", "deterministic"}, {"mean_s", 1.0}}},
+                     {"cold_start", {{"dist", "deterministic"}, {"mean_s", 3.0}}},
+                     {"max_inflight", 1}, {"timeout_s", 60}, {"cpu_request_cores", 0.1}, {"cpu_limit_cores", 0.2}};
+  doc["platform"] = {{"min_replicas", 1}, {"max_replicas", 8}, {"initial_replicas", 1}, {"queue_capacity", 1000}};
+  return testing::make_scenario(doc);
+}
+
+rl::TrainConfig small_config(const std::string& agent, const std::string& dir) {
+  rl::TrainConfig c;
+  c.agent = rl::AgentConfig::defaults(agent);
+  c.agent.rollout_steps = 96;
+  c.agent.minibatch_steps = 32;
+  c.agent.epochs = 2;
+  c.agent.sequence_length = 4;  // sequences also start mid-episode, from stored states
+  c.env.preset = agent;
+  c.num_envs = 4;
+  c.total_steps = 384;
+  c.eval_every_steps = 192;
+  c.checkpoint_dir = dir;
+  Scenario eval = small_scenario();
+  c.eval_trace = eval.trace;
+  c.eval_trace->length_s = 1800;
+  return c;
+}
+
+const std::vector<std::string> kAgents = {"lstm-ppo-plus", "lstm-ppo", "ppo"};
+
+TEST_CASE("the update re-runs the network exactly as the rollout did (every agent)") {
+  // With one minibatch holding the whole rollout, the first minibatch comes before any
+  // optimiser step, so every probability ratio must be 1: the recurrent state was reset at
+  // the same episode starts, each sequence started from the right stored state, and the
+  // padding was ignored. Unmasked invalid actions make episodes of uneven length.
+  for (const auto& agent : kAgents) {
+    CAPTURE(agent);
+    rl::TrainConfig c = small_config(agent, temp_dir("ratio-" + agent));
+    c.agent.minibatch_steps = c.agent.rollout_steps;
+    c.agent.epochs = 1;
+    double worst = 0;
+    int updates = 0;
+    rl::TrainHooks hooks;
+    hooks.on_update = [&](const rl::TrainProgress& p) {
+      worst = std::max(worst, p.first_ratio_deviation);
+      ++updates;
+    };
+    rl::train(small_scenario(), c, false, hooks);
+    CHECK(updates == 4);
+    CHECK(worst < 1e-5);
+  }
+}
+
+TEST_CASE("a stale or missing state reset would show in the ratio check") {
+  // The check above can fail: a network whose recurrent state carried over the episode
+  // start gives other outputs than from the zero state.
+  rl::AgentConfig a = rl::AgentConfig::defaults("lstm-ppo-plus");
+  torch::manual_seed(3);
+  rl::ActorCritic net(a, 7);
+  const torch::Tensor obs = torch::rand({1, 1, 7});
+  const torch::Tensor zero = net->initial_state(1);
+  const auto first = net->forward(obs, zero);
+  const auto carried = net->forward(obs, first.state);
+  CHECK((first.values - carried.values).abs().max().item<double>() > 1e-4);
+  CHECK((net->forward(obs, zero).values - first.values).abs().max().item<double>() == 0);
+}
+
+TEST_CASE("masked logits give invalid actions probability 0 and keep the entropy finite") {
+  const torch::Tensor logits = torch::tensor({0.5f, 1.0f, -0.3f, 2.0f, 0.0f}).view({1, 5});
+  const torch::Tensor valid = torch::tensor({false, true, true, false, true}).view({1, 5});
+  const torch::Tensor log_probs = torch::log_softmax(rl::mask_logits(logits, valid), -1);
+  const torch::Tensor p = log_probs.exp();
+  CHECK(p[0][0].item<double>() == 0);
+  CHECK(p[0][3].item<double>() == 0);
+  CHECK(p.sum().item<double>() == doctest::Approx(1));
+  CHECK(std::isfinite((-(p * log_probs).sum()).item<double>()));
+}
+
+TEST_CASE("resuming from a checkpoint gives the same result as an uninterrupted run") {
+  for (const auto& agent : kAgents) {
+    CAPTURE(agent);
+    const std::string straight = temp_dir("straight-" + agent), split = temp_dir("split-" + agent);
+    const nlohmann::json whole = rl::train(small_scenario(), small_config(agent, straight), false, {});
+    rl::TrainConfig half = small_config(agent, split);
+    half.total_steps = 192;
+    rl::train(small_scenario(), half, false, {});
+    const nlohmann::json resumed = rl::train(small_scenario(), small_config(agent, split), true, {});
+    CHECK(resumed["env_steps"] == whole["env_steps"]);
+    CHECK(resumed["env_steps_this_run"] == 192);
+    CHECK(resumed["final_evaluation"] == whole["final_evaluation"]);
+    // Same weights, bit for bit.
+    const auto meta = rl::read_checkpoint_meta(straight + "/last.pt");
+    const rl::AgentConfig config = rl::agent_config_from_json(meta["agent"]);
+    const auto size = meta["observation_size"].get<std::int64_t>();
+    rl::ActorCritic a(config, size), b(config, size);
+    rl::load_checkpoint(straight + "/last.pt", a, nullptr, {});
+    rl::load_checkpoint(split + "/last.pt", b, nullptr, {});
+    const auto pa = a->parameters(), pb = b->parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) CHECK(torch::equal(pa[i], pb[i]));
+    // The learning curves agree but for the wall-clock columns.
+    const auto strip = [](const std::string& file) {
+      std::ifstream in(file);
+      std::string line, out;
+      while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::stringstream row(line);
+        for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+        cells.resize(14);
+        cells[2] = cells[3] = "";
+        for (const auto& cell : cells) out += cell + ",";
+        out += "\n";
+      }
+      return out;
+    };
+    CHECK(strip(straight + "/learning_curve.csv") == strip(split + "/learning_curve.csv"));
+  }
+}
+
+TEST_CASE("a second run into the same folder needs --resume; resume refuses other settings") {
+  const std::string dir = temp_dir("refuse");
+  rl::TrainConfig c = small_config("ppo", dir);
+  c.total_steps = 192;
+  rl::train(small_scenario(), c, false, {});
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, false, {}), doctest::Contains("pass --resume"), InputError);
+  c.agent.lstm_hidden = 16;
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("the agent's network"), InputError);
+  c = small_config("ppo", dir);
+  c.num_envs = 8;
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("num_envs"), InputError);
+}
+
+TEST_CASE("a non-finite loss stops training and keeps the last good checkpoint") {
+  const std::string dir = temp_dir("nan");
+  rl::TrainConfig c = small_config("lstm-ppo-plus", dir);
+  c.eval_every_steps = c.agent.rollout_steps;
+  c.total_steps = c.agent.rollout_steps;
+  rl::train(small_scenario(), c, false, {});
+  const std::string good = [&] {
+    std::ifstream in(dir + "/last.pt", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  // Resumed at an absurd learning rate: the next optimiser step throws the weights to
+  // ~1e30 and the outputs or the loss overflow.
+  c.agent.learning_rate = 1e30;
+  c.total_steps = 4 * c.agent.rollout_steps;
+  std::string message;
+  try {
+    rl::train(small_scenario(), c, true, {});
+  } catch (const rl::TrainingDiverged& e) {
+    message = e.what();
+  }
+  CHECK(message.find("update 2") != std::string::npos);
+  CHECK(message.find("last good checkpoint") != std::string::npos);
+  const auto meta = rl::read_checkpoint_meta(dir + "/last.pt");
+  CHECK(meta["training"]["env_steps"] == 96);
+  std::ifstream in(dir + "/last.pt", std::ios::binary);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == good);
+  for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().extension() != ".tmp");
+}
+
+TEST_CASE("the deployed agent acts as it did in its environment") {
+  // The "agent" autoscaler, driving the simulator, takes the same decisions as the greedy
+  // agent stepping the environment over the same requests.
+  rl::register_agent_policy();
+  for (const auto& agent : kAgents) {
+    CAPTURE(agent);
+    const std::string dir = temp_dir("deploy-" + agent);
+    const nlohmann::json t = rl::train(small_scenario(), small_config(agent, dir), false, {});
+    Scenario s = small_scenario();
+    s.trace = *small_config(agent, dir).eval_trace;
+    s.duration_s = s.trace.span_s();
+    s.autoscaler = {{"kind", "agent"}, {"checkpoint", dir + "/last.pt"}};
+    auto sim = make_simulation(s, nullptr);
+    sim->run();
+    const nlohmann::json m = run_metrics(*sim);
+    CHECK(m["replica_seconds"].get<double>() == t["final_evaluation"]["replica_seconds"].get<double>());
+    CHECK(m["latency_p95_s"] == t["final_evaluation"]["latency_p95_s"]);
+  }
+}
+
+TEST_CASE("the agent autoscaler refuses checkpoints that do not fit the scenario") {
+  rl::register_agent_policy();
+  const std::string dir = temp_dir("mismatch");
+  rl::TrainConfig c = small_config("ppo", dir);
+  c.total_steps = 96;
+  c.eval_every_steps = 96;
+  rl::train(small_scenario(), c, false, {});
+  auto doc = testing::base_scenario();
+  doc["control_interval_s"] = 30;
+  doc["platform"] = {{"min_replicas", 1}, {"max_replicas", 9}};
+  doc["autoscaler"] = {{"kind", "agent"}, {"checkpoint", dir + "/last.pt"}};
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("[1, 8] but this scenario has [1, 9]"),
+                       InputError);
+  doc["platform"]["max_replicas"] = 8;
+  doc["control_interval_s"] = 10;
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("30 s control interval"), InputError);
+  doc["autoscaler"]["checkpoint"] = dir + "/missing.pt";
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("$.autoscaler.checkpoint"), InputError);
+  std::ofstream(dir + "/junk.pt") << "not a checkpoint";
+  doc["autoscaler"]["checkpoint"] = dir + "/junk.pt";
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("cannot be read"), InputError);
+}
+
+}  // namespace
+}  // namespace faascale

@@ -73,18 +73,22 @@ struct Interrupted : std::runtime_error {
 
 #ifdef FAASCALE_HAVE_TORCH
 void print_training_table(const nlohmann::json& t) {
-  const auto row = [](const char* name, const nlohmann::json& e, const std::string& extra = "") {
+  const auto row = [](const std::string& name, const nlohmann::json& e) {
     const auto d = [&](const char* k) { return e[k].is_null() ? std::nan("") : e[k].get<double>(); };
-    fmt::print("  {:<34} {:>9} {:>9} {:>9}{}\n", name, number(d("mean_reward")), number(d("latency_p95_s"), 2),
-               number(d("mean_replicas"), 2), extra);
+    fmt::print("  {:<36} {:>9} {:>9} {:>9}\n", name, number(d("mean_reward")), number(d("latency_p95_s"), 2),
+               number(d("mean_replicas"), 2));
   };
   fmt::print("\ntrained {} for {} env steps in {:.1f} s ({:.0f} steps/s; {})\n", t["agent"].get<std::string>(),
              t["env_steps"].get<std::int64_t>(), t["wall_s"].get<double>(), t["env_steps_per_s"].get<double>(),
              t["threads"].get<std::string>());
-  fmt::print("  {:<34} {:>9} {:>9} {:>9}\n", "held-out evaluation", "reward", "p95 (s)", "replicas");
+  fmt::print("  {:<36} {:>9} {:>9} {:>9}\n", "held-out evaluation", "reward", "p95 (s)", "replicas");
   row("agent (greedy, masked)", t["final_evaluation"]);
   row("random (valid actions)", t["baselines"]["random"]);
-  row("static, equal replica-seconds", t["baselines"]["static_equal_replica_seconds"]);
+  for (const char* side : {"static_below", "static_above"}) {
+    const nlohmann::json& b = t["baselines"][side];
+    row(fmt::format("static {} replicas ({})", b["replicas"].get<std::int64_t>(),
+                    side == std::string("static_below") ? "fewer replica-s" : "more replica-s"), b);
+  }
   fmt::print("  checkpoints: {} (best: {}), curve: {}\n", t["checkpoints"]["last"].get<std::string>(),
              t["checkpoints"]["best"].get<std::string>(), t["learning_curve"].get<std::string>());
 }

@@ -298,16 +298,42 @@ class AgentPolicy final : public Policy {
   int valid_steps_ = 0, invalid_choices_ = 0;
 };
 
+// A checkpoint's network, ready for inference, with the preset it was trained on.
+struct DeployedAgent {
+  nlohmann::json meta;
+  ActorCritic net{nullptr};
+  std::unique_ptr<Preset> preset;
+};
+
+DeployedAgent load_deployed(const std::string& path) {
+  DeployedAgent d;
+  d.meta = read_checkpoint_meta(path);
+  const auto& meta = d.meta;
+  const AgentConfig agent = agent_config_from_json(meta.at("agent"));
+  EnvConfig env;
+  env.preset = meta.at("env").at("preset").get<std::string>();
+  env.seed_compat = meta.at("env").at("seed_compat").get<bool>();
+  env.latency_slo_s = meta.at("env").at("latency_slo_s").get<double>();
+  d.net = ActorCritic(agent, meta.at("observation_size").get<std::int64_t>());
+  load_checkpoint(path, d.net, nullptr, {});
+  d.net->eval();
+  d.preset = std::make_unique<Preset>(env, meta.at("min_replicas").get<std::int64_t>(),
+                                      meta.at("max_replicas").get<std::int64_t>());
+  return d;
+}
+
 std::unique_ptr<Policy> make_agent_policy(JsonReader& r, const PolicyContext& context) {
   const std::string path = r.text("checkpoint");
   const bool mask = r.boolean("mask_invalid_actions", true);
+  r.finish();  // unknown keys first, before the file is read
   const auto fail = [&](const std::string& problem) { r.fail("checkpoint", problem); };
-  nlohmann::json meta;
+  DeployedAgent agent;
   try {
-    meta = read_checkpoint_meta(path);
+    agent = load_deployed(path);
   } catch (const InputError& e) {
     fail(e.what());
   }
+  const nlohmann::json& meta = agent.meta;
   const auto min = meta.at("min_replicas").get<std::int64_t>(), max = meta.at("max_replicas").get<std::int64_t>();
   if (min != context.min_replicas || max != context.max_replicas) {
     fail(fmt::format("{}: the agent was trained with replicas in [{}, {}] but this scenario has [{}, {}]; its "
@@ -320,24 +346,20 @@ std::unique_ptr<Policy> make_agent_policy(JsonReader& r, const PolicyContext& co
     fail(fmt::format("{}: the agent was trained with a {} s control interval, this scenario has {} s; set "
                      "control_interval_s to {}.", path, interval, context.control_interval_s, interval));
   }
-  const AgentConfig agent = agent_config_from_json(meta.at("agent"));
-  EnvConfig env;
-  env.preset = meta.at("env").at("preset").get<std::string>();
-  env.seed_compat = meta.at("env").at("seed_compat").get<bool>();
-  env.latency_slo_s = meta.at("env").at("latency_slo_s").get<double>();
-  ActorCritic net(agent, meta.at("observation_size").get<std::int64_t>());
-  try {
-    load_checkpoint(path, net, nullptr, {});
-  } catch (const InputError& e) {
-    fail(e.what());
-  }
-  net->eval();
-  return std::make_unique<AgentPolicy>(net, Preset(env, min, max), mask, context);
+  return std::make_unique<AgentPolicy>(agent.net, *agent.preset, mask, context);
 }
 
 }  // namespace
 
 void register_agent_policy() { register_policy_kind("agent", make_agent_policy); }
+
+Actor load_greedy_actor(const std::string& checkpoint) {
+  DeployedAgent agent = load_deployed(checkpoint);
+  auto actor = std::make_shared<GreedyActor>(agent.net, *agent.preset, true);
+  return [actor](const Observation& o, const ActionMask& valid, bool episode_start) {
+    return actor->act(o, valid, episode_start);
+  };
+}
 
 std::string configure_threads(std::int64_t torch_threads) {
   // OpenBLAS's own pool would fight torch's for the 2 cores (reference facts section 9).

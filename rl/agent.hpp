@@ -83,6 +83,10 @@ struct TrainingScenario {
 };
 TrainingScenario read_training_scenario(nlohmann::json doc, const std::string& file);
 
+// In continue mode each env runs on through the trace: refuses (InputError) a trace that
+// ends before total_steps / num_envs steps, where there would be no load to learn from.
+void check_training_trace(const Scenario& scenario, const TrainConfig& config);
+
 // One evaluation run over a scenario's whole trace, through the environment.
 struct Evaluation {
   std::int64_t steps = 0;
@@ -92,12 +96,17 @@ struct Evaluation {
   double replica_seconds = 0;
   double mean_replicas = 0;
   std::int64_t invalid_actions = 0;
+  std::vector<std::int64_t> replicas;  // ready replicas observed after each step (not in to_json())
   nlohmann::json to_json() const;
 };
 
 // Chooses an action from the raw observation and the valid actions; `episode_start` is
 // true at the first step of each episode.
 using Actor = std::function<int(const Observation& observation, const ActionMask& valid, bool episode_start)>;
+
+// The deployed agent of a checkpoint as an Actor (greedy over the valid actions). Throws
+// InputError naming the file.
+Actor load_greedy_actor(const std::string& checkpoint);
 
 // Runs `actor` over `scenario` (continue mode, seeded by the scenario) until its trace ends.
 Evaluation evaluate(const Scenario& scenario, const EnvConfig& env, const Actor& actor);
@@ -115,6 +124,11 @@ struct TrainProgress {
 struct TrainHooks {
   std::function<void(const TrainProgress&)> on_update;  // after every update
   std::function<bool()> stop_requested;                 // polled between steps
+  // The shapes of every network call, for the benchmark that times the bare network on
+  // the same shapes (bench/bench_train.cpp): a forward without gradients on `batch`
+  // sequences of one step, and a training step on `batch` sequences of `length` steps.
+  std::function<void(std::int64_t batch)> on_inference;
+  std::function<void(std::int64_t length, std::int64_t batch)> on_minibatch;
 };
 
 // Raised when training stops on a NaN or infinite loss, gradient or action probability.

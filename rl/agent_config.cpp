@@ -117,6 +117,21 @@ TrainConfig read_train_config(const nlohmann::json& train, const std::string& fi
   return c;
 }
 
+void check_training_trace(const Scenario& s, const TrainConfig& c) {
+  if (c.env.reset_mode == "continue") {
+    // Each env runs on through the trace; past its end there is no load to learn from.
+    const double needed = (static_cast<double>(c.total_steps) / static_cast<double>(c.num_envs) + 1) *
+                              s.control_interval_s + (c.env.random_start ? c.env.warmup_s : 0.0);
+    if (s.trace.span_s() < needed) {
+      throw InputError(fmt::format(
+          "{}: $.trace spans {:.0f} s, but in continue mode each of the {} envs runs {:.0f} s for {} steps; replay "
+          "it (trace.repeat) at least {:.0f} times, or train fewer steps or more envs.",
+          s.file, s.trace.span_s(), c.num_envs, needed, c.total_steps,
+          std::ceil(needed / s.trace.span_s() * static_cast<double>(s.trace.repeat))));
+    }
+  }
+}
+
 TrainingScenario read_training_scenario(nlohmann::json doc, const std::string& file) {
   TrainingScenario t;
   const nlohmann::json train = doc.at("train");
@@ -127,6 +142,7 @@ TrainingScenario read_training_scenario(nlohmann::json doc, const std::string& f
   if (placeholder) t.scenario.resolved.erase("autoscaler");
   if (!train.is_object()) throw InputError(file + ": $.train: expected an object (see docs/training.md).");
   t.config = read_train_config(train, file, std::filesystem::path(file).parent_path().string(), t.resolved_train);
+  check_training_trace(t.scenario, t.config);
   return t;
 }
 
@@ -156,6 +172,7 @@ Evaluation evaluate(const Scenario& scenario, const EnvConfig& env_config, const
     const StepResult r = env.step(actor(observation, env.valid_actions(), episode_start));
     reward_sum += r.reward;
     e.invalid_actions += !r.valid;
+    e.replicas.push_back(env.simulation().view().ready);
     observation = r.observation;
     episode_start = r.terminated || r.truncated;
     if (episode_start) observation = env.reset(scenario.seed);

@@ -144,6 +144,7 @@ Trainer::Trainer(const Scenario& scenario, const TrainConfig& config, bool resum
     eval_scenario_.trace = *config_.eval_trace;
     eval_scenario_.duration_s = config_.eval_trace->span_s();
   }
+  check_training_trace(scenario_, config_);
   envs_ = config_.num_envs;
   steps_per_env_ = agent_.rollout_steps / envs_;
   vec_ = make_vec_env();
@@ -237,6 +238,7 @@ void Trainer::collect(Rollout& r) {
       for (int a = 0; a < kActions; ++a) valid[static_cast<std::int64_t>(n)][a] = mask[static_cast<std::size_t>(a)];
     }
     r.valid.narrow(0, row, envs_).copy_(valid);
+    if (hooks_.on_inference) hooks_.on_inference(envs_);
     ActorCriticOutput out = net_->forward(obs.unsqueeze(0), state_);
     torch::Tensor logits = out.logits[0];
     if (agent_.mask_invalid_actions) logits = mask_logits(logits, valid);
@@ -289,6 +291,7 @@ void Trainer::collect(Rollout& r) {
       std::vector<Observation> finals;
       for (const auto n : truncated_envs) finals.push_back(step.final_observations[static_cast<std::size_t>(n)]);
       const torch::Tensor index = torch::tensor(truncated_envs);
+      if (hooks_.on_inference) hooks_.on_inference(static_cast<std::int64_t>(truncated_envs.size()));
       const torch::Tensor final_values =
           net_->forward(observation_batch(finals).unsqueeze(0), state_.index_select(0, index)).values[0].contiguous();
       for (std::size_t k = 0; k < truncated_envs.size(); ++k) {
@@ -299,6 +302,7 @@ void Trainer::collect(Rollout& r) {
     observations_ = std::move(step.observations);
   }
   reset_states_at_episode_starts();
+  if (hooks_.on_inference) hooks_.on_inference(envs_);
   const torch::Tensor last = net_->forward(observation_batch(observations_).unsqueeze(0), state_).values[0].contiguous();
   r.gae.last_values.assign(last.data_ptr<float>(), last.data_ptr<float>() + envs_);
 }
@@ -315,6 +319,7 @@ UpdateStats Trainer::update(Rollout& r) {
                                                 rng_)) {
       const auto b = static_cast<std::int64_t>(mb.sequences.size());
       const auto l = static_cast<std::int64_t>(mb.max_length);
+      if (hooks_.on_minibatch) hooks_.on_minibatch(l, b);
       std::vector<std::int64_t> index(mb.index);
       for (auto& i : index) i = std::max<std::int64_t>(i, 0);  // padding reads element 0, masked out below
       const torch::Tensor idx = torch::tensor(index);
@@ -416,6 +421,11 @@ void Trainer::save(const std::string& file) {
 
 void Trainer::restore() {
   const std::string file = path("last.pt");
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    throw InputError(fmt::format("{}: nothing to resume (no such file); run without --resume to start training.",
+                                 file));
+  }
   const nlohmann::json meta = read_checkpoint_meta(file);
   const nlohmann::json& t = meta.at("training");
   const auto mismatch = [&](const std::string& what) {
@@ -529,14 +539,19 @@ nlohmann::json Trainer::run() {
     }
     return 2;
   });
-  Scenario static_scenario = eval_scenario_;
-  const std::int64_t replicas = std::clamp<std::int64_t>(std::llround(final_eval.mean_replicas),
-                                                         scenario_.platform.min_replicas, scenario_.platform.max_replicas);
-  static_scenario.platform.initial_replicas = replicas;
-  const Evaluation fixed = evaluate(static_scenario, config_.env, [](const Observation&, const ActionMask&, bool) { return 2; });
+  // Static counts just below and just above the agent's mean replicas bracket "equal
+  // replica-seconds" (a static count cannot be fractional).
+  const auto static_run = [&](double replicas) {
+    Scenario fixed = eval_scenario_;
+    fixed.platform.initial_replicas = std::clamp<std::int64_t>(static_cast<std::int64_t>(replicas),
+                                                               scenario_.platform.min_replicas,
+                                                               scenario_.platform.max_replicas);
+    nlohmann::json j =
+        evaluate(fixed, config_.env, [](const Observation&, const ActionMask&, bool) { return 2; }).to_json();
+    j["replicas"] = fixed.platform.initial_replicas;
+    return j;
+  };
   const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
-  nlohmann::json static_json = fixed.to_json();
-  static_json["replicas"] = replicas;
   return {{"agent", agent_.kind},
           {"env_steps", env_steps_},
           {"env_steps_this_run", env_steps_ - resumed_at_},
@@ -548,7 +563,10 @@ nlohmann::json Trainer::run() {
           {"checkpoints", {{"last", path("last.pt")}, {"best", path("best.pt")}, {"best_env_steps", best_eval_steps_}}},
           {"learning_curve", path("learning_curve.csv")},
           {"final_evaluation", final_eval.to_json()},
-          {"baselines", {{"random", random.to_json()}, {"static_equal_replica_seconds", static_json}}}};
+          {"baselines",
+           {{"random", random.to_json()},
+            {"static_below", static_run(std::floor(final_eval.mean_replicas))},
+            {"static_above", static_run(std::ceil(final_eval.mean_replicas))}}}};
 }
 
 }  // namespace

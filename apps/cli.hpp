@@ -43,6 +43,14 @@ inline void check_output_file(const std::string& path, bool folder_may_be_create
   }
 }
 
+// Refuses an output folder path that exists and is not a folder.
+inline void check_output_folder(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_directory(path, ec)) {
+    throw InputError(path + ": exists and is not a folder; choose another output folder.");
+  }
+}
+
 // Runs `body` and turns exceptions into a message on stderr and an exit code.
 inline int guarded(const std::string& program, const std::function<int()>& body) {
   try {

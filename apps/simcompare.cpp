@@ -75,6 +75,10 @@ int run(int argc, char** argv) {
   std::vector<nlohmann::json> docs;
   for (const auto& f : files) {
     docs.push_back(faascale::read_json_file(f));
+    if (docs.back().is_object() && docs.back().contains("train")) {
+      throw faascale::InputError(f + ": a training scenario (it has \"train\"); train it with simrun, then compare "
+                                 "a scenario whose autoscaler is {\"kind\": \"agent\", \"checkpoint\": ...}.");
+    }
     faascale::Scenario::from_json(docs.back(), f);
   }
   std::string table = "| scenario | autoscaler |";

@@ -100,13 +100,27 @@ int train(const nlohmann::json& doc, const std::string& scenario_path, std::stri
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
   if (config.checkpoint_dir.empty()) config.checkpoint_dir = out_dir;
   const fs::path summary_path = fs::path(out_dir) / "summary.json";
+  for (const auto& dir : {out_dir, config.checkpoint_dir}) faascale::cli::check_output_folder(dir);
   faascale::cli::check_output_file(summary_path.string(), true);
-  faascale::cli::check_output_file((fs::path(config.checkpoint_dir) / "last.pt").string(), true);
+  for (const char* name : {"last.pt", "best.pt", "learning_curve.csv"}) {
+    faascale::cli::check_output_file((fs::path(config.checkpoint_dir) / name).string(), true);
+  }
+  // Folders this run creates are removed again if it fails or stops before writing in them.
+  std::vector<fs::path> created;
   std::error_code ec;
-  const bool created = !fs::exists(out_dir);
+  const auto remove_created = [&] {
+    for (auto it = created.rbegin(); it != created.rend(); ++it) fs::remove(*it, ec);  // only if empty
+  };
   for (const auto& dir : {out_dir, config.checkpoint_dir}) {
+    for (fs::path p = fs::absolute(dir).lexically_normal(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+      created.insert(created.begin(), p);
+    }
     fs::create_directories(dir, ec);
-    if (ec) throw std::runtime_error(fmt::format("{}: cannot create the folder ({}).", dir, ec.message()));
+    if (ec) {
+      remove_created();
+      throw faascale::InputError(fmt::format("{}: cannot create the folder ({}); choose another --out or "
+                                             "train.checkpoint_dir.", dir, ec.message()));
+    }
   }
   const auto start = Clock::now();
   auto last_report = start - std::chrono::hours(1);
@@ -127,9 +141,10 @@ int train(const nlohmann::json& doc, const std::string& scenario_path, std::stri
   try {
     training = faascale::rl::train(scenario, config, resume, hooks);
   } catch (const faascale::rl::TrainingStopped& e) {
+    remove_created();
     throw Interrupted(e.what());
   } catch (...) {
-    if (created) fs::remove(out_dir, ec);  // only removes it if empty
+    remove_created();
     throw;
   }
   nlohmann::json summary;
@@ -159,6 +174,7 @@ int run(int argc, char** argv, Clock::time_point start) {
   app.add_flag("--quiet", quiet, "No progress lines");
   app.add_flag("--resume", resume, "Training: continue from the checkpoint folder's last.pt");
   if (const int code = faascale::cli::parse(app, argc, argv); code >= 0) return code;
+  if (app.count("--out") > 0 && out_dir.empty()) throw faascale::InputError("--out: empty; give a folder.");
 
   // Everything is read and validated before anything is created on disk.
   nlohmann::json doc = faascale::read_json_file(scenario_path);
@@ -185,6 +201,7 @@ int run(int argc, char** argv, Clock::time_point start) {
   if (resume) throw faascale::InputError("--resume applies to training scenarios (with a \"train\" object) only.");
   const faascale::Scenario scenario = faascale::Scenario::from_json(doc, scenario_path);
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
+  faascale::cli::check_output_folder(out_dir);
 
   const fs::path windows_path = fs::path(out_dir) / "windows.csv", summary_path = fs::path(out_dir) / "summary.json";
   faascale::cli::check_output_file(windows_path.string(), true);

@@ -259,6 +259,12 @@ Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::opt
     throw InputError(fmt::format("{}: the checkpoint does not match its network or lacks training state ({}).", path,
                                  std::string(e.what_without_backtrace()).substr(0, 200)));
   }
+  for (const auto& p : net->named_parameters()) {
+    if (!torch::isfinite(p.value()).all().item<bool>()) {
+      throw InputError(fmt::format("{}: the weights ({}) hold NaN or infinite values; use an earlier checkpoint "
+                                   "(best.pt) or train again.", path, p.key()));
+    }
+  }
   return c;
 }
 

@@ -109,6 +109,10 @@ TrainConfig read_train_config(const nlohmann::json& train, const std::string& fi
     if (!std::isfinite(c.eval_trace->span_s())) eval.fail("trace", "must be a finite trace (set length_s).");
   }
   r.finish();
+  if (c.total_steps < c.agent.rollout_steps) {
+    r.fail("total_steps", fmt::format("{} is less than one rollout ({} steps); train at least rollout_steps, or make "
+                                      "hyperparameters.rollout_steps smaller.", c.total_steps, c.agent.rollout_steps));
+  }
   if (c.agent.rollout_steps % c.num_envs != 0) {
     r.fail("hyperparameters", fmt::format("rollout_steps {} is not a multiple of num_envs {}; rollout steps count all "
                                           "envs together, so choose num_envs dividing it.",
@@ -118,6 +122,20 @@ TrainConfig read_train_config(const nlohmann::json& train, const std::string& fi
 }
 
 void check_training_trace(const Scenario& s, const TrainConfig& c) {
+  if ((c.env.reset_mode == "restart" || c.env.random_start) && s.trace.requests) {
+    throw InputError(fmt::format("{}: $.train.env: reset_mode \"restart\" and random_start start at random windows "
+                                 "of a counts or poisson trace, and $.trace is per-request; use continue mode "
+                                 "without random_start.", s.file));
+  }
+  const TraceSpec& eval = c.eval_trace ? *c.eval_trace : s.trace;
+  if (eval.span_s() < 2 * s.control_interval_s) {
+    throw InputError(fmt::format("{}: $.train.eval.trace spans {} s: an evaluation needs at least two {} s windows "
+                                 "(the first one starts the platform).", s.file, eval.span_s(), s.control_interval_s));
+  }
+  if (eval.span_s() / s.control_interval_s > 1e6) {
+    throw InputError(fmt::format("{}: $.train.eval.trace spans {} windows, more than 1e6; every evaluation replays it, "
+                                 "so hold out a shorter slice.", s.file, eval.span_s() / s.control_interval_s));
+  }
   if (c.env.reset_mode == "continue") {
     // Each env runs on through the trace; past its end there is no load to learn from.
     const double needed = (static_cast<double>(c.total_steps) / static_cast<double>(c.num_envs) + 1) *
@@ -136,10 +154,15 @@ TrainingScenario read_training_scenario(nlohmann::json doc, const std::string& f
   TrainingScenario t;
   const nlohmann::json train = doc.at("train");
   doc.erase("train");
-  const bool placeholder = !doc.contains("autoscaler");
-  if (placeholder) doc["autoscaler"] = {{"kind", "static"}, {"replicas", 1}};
+  for (const char* key : {"autoscaler", "duration_s"}) {
+    if (doc.contains(key)) {
+      throw InputError(fmt::format("{}: $.{}: a training scenario takes none (the agent sets the replicas, and "
+                                   "train.total_steps sets the length); remove it.", file, key));
+    }
+  }
+  doc["autoscaler"] = {{"kind", "static"}, {"replicas", 1}};  // the simulator needs one; the env overrides it
   t.scenario = Scenario::from_json(doc, file);
-  if (placeholder) t.scenario.resolved.erase("autoscaler");
+  t.scenario.resolved.erase("autoscaler");
   if (!train.is_object()) throw InputError(file + ": $.train: expected an object (see docs/training.md).");
   t.config = read_train_config(train, file, std::filesystem::path(file).parent_path().string(), t.resolved_train);
   check_training_trace(t.scenario, t.config);

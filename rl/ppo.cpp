@@ -101,8 +101,17 @@ class Trainer {
   void collect(Rollout& r);
   UpdateStats update(Rollout& r);
   void check_finite(double value, const std::string& what) const;
+  // Throws TrainingStopped when the hooks say so: polled every step, minibatch and
+  // evaluation step.
+  void poll_stop() const;
   Evaluation evaluate_agent();
   nlohmann::json meta() const;
+  // What the envs simulate: the resolved scenario but for its name.
+  nlohmann::json scenario_fingerprint() const {
+    nlohmann::json s = scenario_.resolved;
+    s.erase("name");
+    return s;
+  }
   void save(const std::string& path);
   void restore();
   void write_curve() const;
@@ -191,6 +200,14 @@ void Trainer::reset_states_at_episode_starts() {
   }
 }
 
+void Trainer::poll_stop() const {
+  if (!hooks_.stop_requested || !hooks_.stop_requested()) return;
+  throw TrainingStopped(last_checkpoint_steps_ >= 0
+                            ? fmt::format("stopped; {} holds env step {}: continue with --resume.", path("last.pt"),
+                                          last_checkpoint_steps_)
+                            : std::string("stopped before the first checkpoint; nothing to resume."));
+}
+
 void Trainer::check_finite(double value, const std::string& what) const {
   if (std::isfinite(value)) return;
   const std::string kept = last_checkpoint_steps_ >= 0
@@ -220,12 +237,7 @@ void Trainer::collect(Rollout& r) {
   r.episode_start.assign(r.shape.size(), false);
   std::vector<int> actions(n_envs);
   for (std::int64_t t = 0; t < steps_per_env_; ++t) {
-    if (hooks_.stop_requested && hooks_.stop_requested()) {
-      throw TrainingStopped(last_checkpoint_steps_ >= 0
-                                ? fmt::format("stopped; {} holds env step {}: continue with --resume.",
-                                              path("last.pt"), last_checkpoint_steps_)
-                                : std::string("stopped before the first checkpoint; nothing to resume."));
-    }
+    poll_stop();
     reset_states_at_episode_starts();
     const torch::Tensor obs = observation_batch(observations_);
     const std::int64_t row = t * envs_;
@@ -320,6 +332,7 @@ UpdateStats Trainer::update(Rollout& r) {
       const auto b = static_cast<std::int64_t>(mb.sequences.size());
       const auto l = static_cast<std::int64_t>(mb.max_length);
       if (hooks_.on_minibatch) hooks_.on_minibatch(l, b);
+      poll_stop();
       std::vector<std::int64_t> index(mb.index);
       for (auto& i : index) i = std::max<std::int64_t>(i, 0);  // padding reads element 0, masked out below
       const torch::Tensor idx = torch::tensor(index);
@@ -382,6 +395,7 @@ Evaluation Trainer::evaluate_agent() {
   GreedyActor actor(net_, Preset(config_.env, scenario_.platform.min_replicas, scenario_.platform.max_replicas), true);
   try {
     return evaluate(eval_scenario_, config_.env, [&](const Observation& o, const ActionMask& valid, bool start) {
+      poll_stop();
       return actor.act(o, valid, start);
     });
   } catch (const NonFiniteOutput&) {
@@ -397,6 +411,7 @@ nlohmann::json Trainer::meta() const {
           {"min_replicas", scenario_.platform.min_replicas},
           {"max_replicas", scenario_.platform.max_replicas},
           {"control_interval_s", scenario_.control_interval_s},
+          {"scenario", scenario_fingerprint()},
           {"training",
            {{"scenario", scenario_.name},
             {"seed", scenario_.seed},
@@ -440,6 +455,7 @@ void Trainer::restore() {
     mismatch("the agent's network");
   }
   if (meta.at("env") != env_config_to_json(config_.env)) mismatch("the env configuration");
+  if (meta.at("scenario") != scenario_fingerprint()) mismatch("the simulated platform (trace, function or platform)");
   if (t.at("seed").get<std::uint64_t>() != scenario_.seed) mismatch("the seed");
   if (t.at("num_envs").get<std::int64_t>() != envs_) mismatch("num_envs");
   const Checkpoint c = load_checkpoint(file, net_, optimizer_.get(), {"state", "action_log"});
@@ -531,6 +547,7 @@ nlohmann::json Trainer::run() {
   const Evaluation final_eval = evaluate_agent();
   Rng random_stream(scenario_.seed, Stream::policy);
   const Evaluation random = evaluate(eval_scenario_, config_.env, [&](const Observation&, const ActionMask& valid, bool) {
+    poll_stop();
     int count = 0;
     for (const bool v : valid) count += v;
     auto pick = static_cast<int>(random_stream.below(static_cast<std::uint64_t>(std::max(count, 1))));
@@ -547,7 +564,10 @@ nlohmann::json Trainer::run() {
                                                                scenario_.platform.min_replicas,
                                                                scenario_.platform.max_replicas);
     nlohmann::json j =
-        evaluate(fixed, config_.env, [](const Observation&, const ActionMask&, bool) { return 2; }).to_json();
+        evaluate(fixed, config_.env, [&](const Observation&, const ActionMask&, bool) {
+          poll_stop();
+          return 2;
+        }).to_json();
     j["replicas"] = fixed.platform.initial_replicas;
     return j;
   };
@@ -560,7 +580,10 @@ nlohmann::json Trainer::run() {
           {"wall_s", wall},
           {"env_steps_per_s", static_cast<double>(env_steps_ - resumed_at_) / wall},
           {"threads", threads_},
-          {"checkpoints", {{"last", path("last.pt")}, {"best", path("best.pt")}, {"best_env_steps", best_eval_steps_}}},
+          {"checkpoints",
+           {{"last", path("last.pt")},
+            {"best", best_eval_steps_ >= 0 ? nlohmann::json(path("best.pt")) : nlohmann::json()},
+            {"best_env_steps", best_eval_steps_ >= 0 ? nlohmann::json(best_eval_steps_) : nlohmann::json()}}},
           {"learning_curve", path("learning_curve.csv")},
           {"final_evaluation", final_eval.to_json()},
           {"baselines",

@@ -104,11 +104,27 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& file)
   }
 }
 
-nlohmann::json read_json_file(const std::string& file) {
+void check_input_file(const std::string& path, const char* what, std::uintmax_t max_bytes) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (std::filesystem::is_directory(file, ec)) {
-    throw InputError(fmt::format("{}: is a folder, not a JSON file. Give the path of a file.", file));
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::is_directory(status)) {
+    throw InputError(fmt::format("{}: is a folder, not a {}. Give the path of a file.", path, what));
   }
+  if (!fs::exists(status)) throw InputError(fmt::format("{}: cannot open the file (it does not exist). Check the path.", path));
+  if (!fs::is_regular_file(status)) {
+    throw InputError(fmt::format("{}: is not a regular file (a device, pipe or socket); give a {}.", path, what));
+  }
+  if (max_bytes > 0 && fs::file_size(path, ec) > max_bytes) {
+    throw InputError(fmt::format("{}: larger than {} MiB, too large for a {}.", path, max_bytes >> 20, what));
+  }
+}
+
+nlohmann::json read_json_file(const std::string& file) {
+  // JSON documents are read whole: scenarios and counts lists are small (a year of
+  // 30-second counts is about 6 MB).
+  constexpr std::uintmax_t kMaxJsonBytes = std::uintmax_t{256} << 20;
+  check_input_file(file, "JSON file", kMaxJsonBytes);
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open the file. Check the path.", file));
   std::ostringstream buffer;
@@ -239,7 +255,7 @@ JsonReader JsonReader::object(std::string_view key, bool optional_empty) {
 void JsonReader::finish() const {
   for (const auto& [key, unused] : value_.items()) {
     if (read_.find(key) == read_.end()) {
-      fail(key, "unknown key; remove it or check its spelling against docs/scenarios.md.");
+      fail(key, "unknown key; remove it or check its spelling against docs/scenarios.md (docs/training.md for \"train\").");
     }
   }
 }

@@ -25,6 +25,11 @@ namespace faascale {
 nlohmann::json parse_json_text(const std::string& text, const std::string& file);
 nlohmann::json read_json_file(const std::string& file);
 
+// Refuses (InputError) an input path that is a folder, missing, or not a regular file
+// (a device such as /dev/zero, a FIFO), or, when max_bytes > 0, larger than that.
+// `what` names the kind of file for the message ("JSON file", "trace file").
+void check_input_file(const std::string& path, const char* what, std::uintmax_t max_bytes = 0);
+
 // A relative input path is tried against the working directory, then against `base_dir`
 // (the scenario file's folder) and each folder above it, so scenarios/x.json finds traces/
 // from anywhere. Returns `path` unchanged when nothing exists.

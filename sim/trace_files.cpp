@@ -19,10 +19,7 @@ namespace {
 class CsvFile {
  public:
   explicit CsvFile(std::string path) : path_(std::move(path)) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path_, ec)) {
-      throw InputError(fmt::format("{}: is a folder, not a trace file. Give the path of a file.", path_));
-    }
+    check_input_file(path_, "trace file");
     in_.open(path_, std::ios::binary);
     if (!in_) throw InputError(fmt::format("{}: cannot open the file. Check the path.", path_));
   }

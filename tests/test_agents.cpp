@@ -178,6 +178,11 @@ TEST_CASE("a second run into the same folder needs --resume; resume refuses othe
   c = small_config("ppo", dir);
   c.num_envs = 8;
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("num_envs"), InputError);
+  Scenario other = small_scenario();
+  other.platform.max_replicas = 7;
+  other.resolved["platform"]["max_replicas"] = 7;
+  CHECK_THROWS_WITH_AS(rl::train(other, small_config("ppo", dir), true, {}), doctest::Contains("simulated platform"),
+                       InputError);
 }
 
 TEST_CASE("a non-finite loss stops training and keeps the last good checkpoint") {
@@ -207,6 +212,31 @@ TEST_CASE("a non-finite loss stops training and keeps the last good checkpoint")
   std::ifstream in(dir + "/last.pt", std::ios::binary);
   CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == good);
   for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().extension() != ".tmp");
+}
+
+TEST_CASE("a stop request is obeyed in the final evaluations too") {
+  rl::TrainConfig c = small_config("ppo", temp_dir("stop"));
+  c.total_steps = c.agent.rollout_steps;
+  bool trained = false;
+  rl::TrainHooks hooks;
+  hooks.on_update = [&](const rl::TrainProgress&) { trained = true; };
+  hooks.stop_requested = [&] { return trained; };  // after the last update: during the baselines
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, false, hooks), doctest::Contains("continue with --resume"),
+                       rl::TrainingStopped);
+}
+
+TEST_CASE("a checkpoint with non-finite weights is refused") {
+  const std::string dir = temp_dir("nan-weights");
+  rl::AgentConfig a = rl::AgentConfig::defaults("ppo");
+  rl::ActorCritic net(a, 7);
+  {
+    torch::NoGradGuard no_grad;
+    net->parameters()[0][0][0] = std::nan("");
+  }
+  rl::save_checkpoint(dir + "/bad.pt", {{"agent", rl::agent_config_to_json(a)}}, net, nullptr, {});
+  rl::ActorCritic fresh(a, 7);
+  CHECK_THROWS_WITH_AS(rl::load_checkpoint(dir + "/bad.pt", fresh, nullptr, {}), doctest::Contains("NaN or infinite"),
+                       InputError);
 }
 
 TEST_CASE("the deployed agent acts as it did in its environment") {

@@ -189,6 +189,8 @@ TEST_CASE("bad train settings name their JSON path") {
   const auto doc = [](const nlohmann::json& train) {
     auto d = testing::base_scenario();
     d.erase("autoscaler");
+    d.erase("duration_s");
+    d["trace"]["length_s"] = 1e7;
     d["train"] = train;
     return d;
   };
@@ -205,6 +207,16 @@ TEST_CASE("bad train settings name their JSON path") {
   CHECK_THROWS_WITH_AS(
       read_training_scenario(doc({{"agent", "ppo"}, {"hyperparameters", {{"learning_rate", std::nan("")}}}}), "t.json"),
       doctest::Contains("$.train.hyperparameters.learning_rate"), InputError);
+  auto with_autoscaler = doc({{"agent", "ppo"}});
+  with_autoscaler["autoscaler"] = {{"kind", "static"}, {"replicas", 1}};
+  CHECK_THROWS_WITH_AS(read_training_scenario(with_autoscaler, "t.json"), doctest::Contains("$.autoscaler: a training"),
+                       InputError);
+  CHECK_THROWS_WITH_AS(read_training_scenario(doc({{"agent", "ppo"}, {"total_steps", 100}}), "t.json"),
+                       doctest::Contains("less than one rollout"), InputError);
+  CHECK_THROWS_WITH_AS(
+      read_training_scenario(doc({{"agent", "ppo"}, {"eval", {{"trace", {{"format", "poisson"}, {"rate_per_s", 1},
+                                                                          {"length_s", 15}}}}}}), "t.json"),
+      doctest::Contains("at least two"), InputError);
   const TrainingScenario ok = read_training_scenario(doc({{"agent", "lstm-ppo"}}), "t.json");
   CHECK(ok.config.agent.rollout_steps == 128);
   CHECK(ok.config.agent.epochs == 10);

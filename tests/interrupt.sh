@@ -6,7 +6,10 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 "$1" "$2" --out "$scratch/out" --quiet --set trace.rate_per_s=100000 --set duration_s=1e6 > /dev/null 2> "$scratch/stderr" &
 pid=$!
-sleep 1
+# Wait until simrun's own code runs (its output folder exists; loading libtorch takes up
+# to a second before main, where a signal would still take its default action).
+for _ in $(seq 600); do [ -e "$scratch/out" ] && break; sleep 0.05; done
+sleep 0.3
 kill -TERM "$pid"
 wait "$pid"
 code=$?

@@ -90,7 +90,8 @@ void print_training_table(const nlohmann::json& t) {
                     side == std::string("static_below") ? "fewer replica-s" : "more replica-s"), b);
   }
   fmt::print("  checkpoints: {} (best: {}), curve: {}\n", t["checkpoints"]["last"].get<std::string>(),
-             t["checkpoints"]["best"].get<std::string>(), t["learning_curve"].get<std::string>());
+             t["checkpoints"]["best"].is_string() ? t["checkpoints"]["best"].get<std::string>() : "none",
+             t["learning_curve"].get<std::string>());
 }
 
 // Training: everything is validated before any output; checkpoints and the curve go to

@@ -82,7 +82,7 @@ void print_training_table(const nlohmann::json& t) {
              t["env_steps"].get<std::int64_t>(), t["wall_s"].get<double>(), t["env_steps_per_s"].get<double>(),
              t["threads"].get<std::string>());
   fmt::print("  {:<36} {:>9} {:>9} {:>9}\n", "held-out evaluation", "reward", "p95 (s)", "replicas");
-  row("agent (greedy, masked)", t["final_evaluation"]);
+  row("agent (last.pt, greedy, masked)", t["final_evaluation"]);
   row("random (valid actions)", t["baselines"]["random"]);
   for (const char* side : {"static_below", "static_above"}) {
     const nlohmann::json& b = t["baselines"][side];

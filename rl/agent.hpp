@@ -111,6 +111,14 @@ Actor load_greedy_actor(const std::string& checkpoint);
 // Runs `actor` over `scenario` (continue mode, seeded by the scenario) until its trace ends.
 Evaluation evaluate(const Scenario& scenario, const EnvConfig& env, const Actor& actor);
 
+// The baselines of a training run's final evaluation. Like the agent, each starts from the
+// scenario's initial replicas and acts through the environment's actions, so every policy
+// of an evaluation starts from the same platform and sees the same requests.
+// Uniform over the valid actions, from its own stream seeded by `seed`.
+Actor random_actor(std::uint64_t seed);
+// Moves the ready replicas toward `replicas`, by at most 2 a step, then holds them.
+Actor static_actor(std::int64_t replicas);
+
 struct TrainProgress {
   std::int64_t env_steps = 0, total_steps = 0, updates = 0;
   double steps_per_s = 0, mean_episode_reward = 0, wall_s = 0;

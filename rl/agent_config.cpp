@@ -1,11 +1,14 @@
 // The torch-free half of rl/agent.hpp: agent defaults, the "train" object, and evaluation
 // runs through the environment.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "rl/agent.hpp"
+#include "sim/random.hpp"
 #include "sim/report.hpp"
 
 namespace faascale::rl {
@@ -209,6 +212,27 @@ Evaluation evaluate(const Scenario& scenario, const EnvConfig& env_config, const
   e.replica_seconds = get("replica_seconds");
   e.mean_replicas = e.replica_seconds / env.simulation().now();
   return e;
+}
+
+Actor random_actor(std::uint64_t seed) {
+  auto stream = std::make_shared<Rng>(seed, Stream::policy);
+  return [stream](const Observation&, const ActionMask& valid, bool) {
+    int count = 0;
+    for (const bool v : valid) count += v;
+    auto pick = static_cast<int>(stream->below(static_cast<std::uint64_t>(std::max(count, 1))));
+    for (int a = 0; a < kActions; ++a) {
+      if (valid[static_cast<std::size_t>(a)] && pick-- == 0) return a;
+    }
+    return 2;  // no valid action (min == max and not there): hold
+  };
+}
+
+Actor static_actor(std::int64_t replicas) {
+  return [replicas](const Observation& o, const ActionMask& valid, bool) {
+    const auto ready = static_cast<std::int64_t>(o.values.at(kReplicasObservation));
+    const int action = static_cast<int>(std::clamp<std::int64_t>(replicas - ready, -2, 2)) + 2;
+    return valid[static_cast<std::size_t>(action)] ? action : 2;
+  };
 }
 
 }  // namespace faascale::rl

@@ -37,6 +37,7 @@ constexpr int kActions = 5;                   // replica deltas -2..+2
 constexpr int kEpisodeValidSteps = 10;        // truncation
 constexpr int kEpisodeInvalidActions = 10;    // termination
 constexpr double kInvalidActionReward = -100;
+constexpr std::size_t kReplicasObservation = 3;  // index of the ready replicas in every preset's observation
 
 struct Observation {
   std::vector<double> values;  // raw, in the units of the live queries

@@ -542,35 +542,25 @@ nlohmann::json Trainer::run() {
     }
     if (hooks_.on_update) hooks_.on_update(progress);
   }
-  // The final evaluation against two baselines on the same held-out requests: a random
-  // policy (uniform over the valid actions) and a static one of (about) equal replica-seconds.
+  // The final evaluation against two baselines on the same held-out requests, each from
+  // the same start as the agent: a random policy (uniform over the valid actions) and
+  // static counts just below and just above the agent's mean replicas, which bracket
+  // "equal replica-seconds" (a static count cannot be fractional).
   const Evaluation final_eval = evaluate_agent();
-  Rng random_stream(scenario_.seed, Stream::policy);
-  const Evaluation random = evaluate(eval_scenario_, config_.env, [&](const Observation&, const ActionMask& valid, bool) {
-    poll_stop();
-    int count = 0;
-    for (const bool v : valid) count += v;
-    auto pick = static_cast<int>(random_stream.below(static_cast<std::uint64_t>(std::max(count, 1))));
-    for (int a = 0; a < kActions; ++a) {
-      if (valid[static_cast<std::size_t>(a)] && pick-- == 0) return a;
-    }
-    return 2;
-  });
-  // Static counts just below and just above the agent's mean replicas bracket "equal
-  // replica-seconds" (a static count cannot be fractional).
+  const auto baseline = [&](const Actor& actor) {
+    return evaluate(eval_scenario_, config_.env, [&](const Observation& o, const ActionMask& valid, bool start) {
+      poll_stop();
+      return actor(o, valid, start);
+    });
+  };
   const auto static_run = [&](double replicas) {
-    Scenario fixed = eval_scenario_;
-    fixed.platform.initial_replicas = std::clamp<std::int64_t>(static_cast<std::int64_t>(replicas),
-                                                               scenario_.platform.min_replicas,
-                                                               scenario_.platform.max_replicas);
-    nlohmann::json j =
-        evaluate(fixed, config_.env, [&](const Observation&, const ActionMask&, bool) {
-          poll_stop();
-          return 2;
-        }).to_json();
-    j["replicas"] = fixed.platform.initial_replicas;
+    const auto count = std::clamp<std::int64_t>(static_cast<std::int64_t>(replicas), scenario_.platform.min_replicas,
+                                                scenario_.platform.max_replicas);
+    nlohmann::json j = baseline(static_actor(count)).to_json();
+    j["replicas"] = count;
     return j;
   };
+  const Evaluation random = baseline(random_actor(scenario_.seed));
   const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
   return {{"agent", agent_.kind},
           {"env_steps", env_steps_},

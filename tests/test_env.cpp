@@ -165,6 +165,46 @@ TEST_CASE("VecEnv: auto-reset keeps the final observation, deterministic") {
   }
 }
 
+TEST_CASE("baselines: a static count is reached from the same start through valid actions, then held") {
+  // 1 s cold starts inside 30 s steps: a step's scaling is ready when it is observed.
+  for (const std::int64_t k : {1, 2, 8, 24}) {
+    CAPTURE(k);
+    Scenario s = env_scenario();
+    s.duration_s = 30 * 40;
+    const Evaluation e = evaluate(s, {}, static_actor(k));
+    CHECK(e.invalid_actions == 0);
+    REQUIRE(e.replicas.size() == 39);
+    for (std::size_t i = 0; i < e.replicas.size(); ++i) {
+      CHECK(e.replicas[i] == std::min<std::int64_t>(k, 1 + 2 * static_cast<std::int64_t>(i + 1)));
+    }
+  }
+  Scenario down = env_scenario();  // and down, from 24 to 5: 22, 20, ..., 6, 5, 5
+  down.duration_s = 30 * 20;
+  down.platform.initial_replicas = 24;
+  const Evaluation e = evaluate(down, {}, static_actor(5));
+  CHECK(e.replicas.front() == 22);
+  CHECK(e.replicas[9] == 5);
+  CHECK(e.replicas.back() == 5);
+}
+
+TEST_CASE("baselines: the random policy takes only valid actions, all of them, deterministically") {
+  Scenario s = env_scenario();
+  s.duration_s = 30 * 400;
+  const Evaluation a = evaluate(s, {}, random_actor(7)), b = evaluate(s, {}, random_actor(7));
+  CHECK(a.invalid_actions == 0);
+  CHECK(a.replicas == b.replicas);
+  CHECK(a.replicas != evaluate(s, {}, random_actor(8)).replicas);
+  std::array<int, kActions> seen{};
+  std::int64_t before = 1;
+  for (const std::int64_t r : a.replicas) {
+    REQUIRE(std::abs(r - before) <= 2);
+    ++seen[static_cast<std::size_t>(r - before + 2)];
+    before = r;
+  }
+  // Each action about 1/5 of the time away from the bounds: every one seen often.
+  for (const int n : seen) CHECK(n > 40);
+}
+
 }  // namespace faascale::rl
 
 namespace faascale::rl {

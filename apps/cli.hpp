@@ -3,11 +3,15 @@
 // failure).
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -29,13 +33,21 @@ inline int parse(CLI::App& app, int argc, char** argv) {
   return -1;
 }
 
-// Refuses, before any work, an output file path whose folder does not exist or that names
-// something other than a regular file.
-inline void check_output_file(const std::string& path, bool folder_may_be_created = false) {
+// Refuses, before any work, an output file path whose folder does not exist, that names
+// something other than a regular file, or that is one of the run's `inputs` (the scenario
+// file, say: it would be overwritten).
+inline void check_output_file(const std::string& path, bool folder_may_be_created = false,
+                              const std::vector<std::string>& inputs = {}) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
     throw InputError(path + ": exists and is not a regular file; move it away or choose another path.");
+  }
+  for (const auto& input : inputs) {
+    if (!input.empty() && fs::equivalent(path, input, ec)) {
+      throw InputError(path + ": is also this run's input " + input + ", which the output would overwrite; "
+                       "choose another output folder (--out).");
+    }
   }
   const fs::path parent = fs::path(path).parent_path();
   if (!folder_may_be_created && !parent.empty() && !fs::is_directory(parent, ec)) {
@@ -49,6 +61,21 @@ inline void check_output_folder(const std::string& path) {
   if (std::filesystem::exists(path, ec) && !std::filesystem::is_directory(path, ec)) {
     throw InputError(path + ": exists and is not a folder; choose another output folder.");
   }
+}
+
+// Refuses a folder this program cannot create files in, found by creating and removing one
+// (permissions, a read-only or pseudo file system), before a long run would fail at its end.
+inline void check_writable_folder(const std::string& dir) {
+  const std::filesystem::path probe = std::filesystem::path(dir) / ".faascale-write-check.tmp";
+  errno = 0;
+  std::ofstream file(probe);
+  const bool written = file && file.put('x') && file.flush();
+  const int error = errno;
+  file.close();
+  std::error_code ec;
+  std::filesystem::remove(probe, ec);
+  if (written) return;
+  throw InputError(dir + ": cannot write files there (" + std::strerror(error) + "); choose another output folder.");
 }
 
 // Runs `body` and turns exceptions into a message on stderr and an exit code.

@@ -78,9 +78,15 @@ void print_training_table(const nlohmann::json& t) {
     fmt::print("  {:<36} {:>9} {:>9} {:>9}\n", name, number(d("mean_reward")), number(d("latency_p95_s"), 2),
                number(d("mean_replicas"), 2));
   };
-  fmt::print("\ntrained {} for {} env steps in {:.1f} s ({:.0f} steps/s; {})\n", t["agent"].get<std::string>(),
-             t["env_steps"].get<std::int64_t>(), t["wall_s"].get<double>(), t["env_steps_per_s"].get<double>(),
-             t["threads"].get<std::string>());
+  const auto total = t["env_steps"].get<std::int64_t>(), trained = t["env_steps_this_run"].get<std::int64_t>();
+  if (trained > 0) {
+    fmt::print("\ntrained {} for {} env steps{} in {:.1f} s ({:.0f} steps/s; {})\n", t["agent"].get<std::string>(),
+               trained, trained < total ? fmt::format(" (to {} in all)", total) : "", t["wall_s"].get<double>(),
+               t["env_steps_per_s"].get<double>(), t["threads"].get<std::string>());
+  } else {
+    fmt::print("\n{} was already trained for {} env steps; evaluated again in {:.1f} s\n",
+               t["agent"].get<std::string>(), total, t["wall_s"].get<double>());
+  }
   fmt::print("  {:<36} {:>9} {:>9} {:>9}\n", "held-out evaluation", "reward", "p95 (s)", "replicas");
   row("agent (last.pt, greedy, masked)", t["final_evaluation"]);
   row("random (valid actions)", t["baselines"]["random"]);
@@ -100,11 +106,14 @@ int train(const nlohmann::json& doc, const std::string& scenario_path, std::stri
   auto [scenario, config, resolved_train] = faascale::rl::read_training_scenario(doc, scenario_path);
   if (out_dir.empty()) out_dir = (fs::path("runs") / scenario.name).string();
   if (config.checkpoint_dir.empty()) config.checkpoint_dir = out_dir;
+  resolved_train["checkpoint_dir"] = config.checkpoint_dir;
   const fs::path summary_path = fs::path(out_dir) / "summary.json";
   for (const auto& dir : {out_dir, config.checkpoint_dir}) faascale::cli::check_output_folder(dir);
-  faascale::cli::check_output_file(summary_path.string(), true);
+  const std::vector<std::string> inputs = {scenario_path, scenario.trace.path,
+                                           config.eval_trace ? config.eval_trace->path : ""};
+  faascale::cli::check_output_file(summary_path.string(), true, inputs);
   for (const char* name : {"last.pt", "best.pt", "learning_curve.csv"}) {
-    faascale::cli::check_output_file((fs::path(config.checkpoint_dir) / name).string(), true);
+    faascale::cli::check_output_file((fs::path(config.checkpoint_dir) / name).string(), true, inputs);
   }
   // Folders this run creates are removed again if it fails or stops before writing in them.
   std::vector<fs::path> created;
@@ -121,6 +130,12 @@ int train(const nlohmann::json& doc, const std::string& scenario_path, std::stri
       remove_created();
       throw faascale::InputError(fmt::format("{}: cannot create the folder ({}); choose another --out or "
                                              "train.checkpoint_dir.", dir, ec.message()));
+    }
+    try {
+      faascale::cli::check_writable_folder(dir);
+    } catch (...) {
+      remove_created();
+      throw;
     }
   }
   const auto start = Clock::now();
@@ -205,13 +220,15 @@ int run(int argc, char** argv, Clock::time_point start) {
   faascale::cli::check_output_folder(out_dir);
 
   const fs::path windows_path = fs::path(out_dir) / "windows.csv", summary_path = fs::path(out_dir) / "summary.json";
-  faascale::cli::check_output_file(windows_path.string(), true);
-  faascale::cli::check_output_file(summary_path.string(), true);
+  const std::vector<std::string> inputs = {scenario_path, scenario.trace.path};
+  faascale::cli::check_output_file(windows_path.string(), true, inputs);
+  faascale::cli::check_output_file(summary_path.string(), true, inputs);
   std::error_code ec;
   const bool created = !fs::exists(out_dir);
   fs::create_directories(out_dir, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the output folder ({}).", out_dir, ec.message()));
   try {
+    faascale::cli::check_writable_folder(out_dir);
     faascale::AtomicFile windows(windows_path.string());
     windows.write(faascale::windows_csv_header());
     const auto simulation = faascale::make_simulation(

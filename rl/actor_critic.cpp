@@ -158,31 +158,6 @@ nlohmann::json agent_config_to_json(const AgentConfig& c) {
           {"mask_invalid_actions", c.mask_invalid_actions}};
 }
 
-AgentConfig agent_config_from_json(const nlohmann::json& j) {
-  AgentConfig c;
-  c.kind = j.at("kind").get<std::string>();
-  c.torso = j.at("torso").get<std::vector<std::int64_t>>();
-  c.lstm_hidden = j.at("lstm_hidden").get<std::int64_t>();
-  c.critic_lstm = j.at("critic_lstm").get<bool>();
-  c.heads = j.at("heads").get<std::vector<std::int64_t>>();
-  c.activation = j.at("activation").get<std::string>();
-  c.learning_rate = j.at("learning_rate").get<double>();
-  c.gamma = j.at("gamma").get<double>();
-  c.gae_lambda = j.at("gae_lambda").get<double>();
-  c.clip_range = j.at("clip_range").get<double>();
-  c.vf_coef = j.at("vf_coef").get<double>();
-  c.ent_coef = j.at("ent_coef").get<double>();
-  c.max_grad_norm = j.at("max_grad_norm").get<double>();
-  c.rollout_steps = j.at("rollout_steps").get<std::int64_t>();
-  c.minibatch_steps = j.at("minibatch_steps").get<std::int64_t>();
-  c.epochs = j.at("epochs").get<std::int64_t>();
-  c.sequence_length = j.at("sequence_length").get<std::int64_t>();
-  c.normalize_advantages = j.at("normalize_advantages").get<bool>();
-  c.normalize_rewards = j.at("normalize_rewards").get<bool>();
-  c.mask_invalid_actions = j.at("mask_invalid_actions").get<bool>();
-  return c;
-}
-
 void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorCritic& net,
                      torch::optim::Optimizer* optimizer, const std::map<std::string, torch::Tensor>& tensors) {
   nlohmann::json full = meta;
@@ -231,9 +206,25 @@ nlohmann::json read_meta(torch::serialize::InputArchive& archive, const std::str
 
 }  // namespace
 
-nlohmann::json read_checkpoint_meta(const std::string& path) {
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
   auto archive = open_archive(path);
-  return read_meta(archive, path);
+  CheckpointMeta m;
+  m.record = read_meta(archive, path);
+  nlohmann::json resolved;
+  try {
+    JsonReader r(m.record, path, "$", resolved);
+    m.agent = read_agent_config(r.object("agent"));
+    m.env = read_env_config(r.object("env"));
+    m.min_replicas = r.integer("min_replicas", 0, 100000);
+    m.max_replicas = r.integer("max_replicas", std::max<std::int64_t>(m.min_replicas, 1), 100000);
+    m.control_interval_s = r.number("control_interval_s", 1e-3, 1e6);
+    const auto expected = static_cast<std::int64_t>(Preset(m.env, m.min_replicas, m.max_replicas).low().size());
+    m.observation_size = r.integer("observation_size", expected, expected);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{} (in the checkpoint's metadata: the file is damaged or from another faascale "
+                                 "version; use a checkpoint this version wrote, or train again)", e.what()));
+  }
+  return m;
 }
 
 Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::optim::Optimizer* optimizer,
@@ -241,10 +232,21 @@ Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::opt
   auto archive = open_archive(path);
   Checkpoint c;
   c.meta = read_meta(archive, path);
+  // load() takes a stored tensor of any shape, so the shapes are compared afterwards.
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapes;
+  for (const auto& p : net->named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
   try {
     torch::serialize::InputArchive model;
     archive.read("model", model);
     net->load(model);
+    for (const auto& [name, shape] : shapes) {
+      const std::vector<std::int64_t> stored = net->named_parameters()[name].sizes().vec();
+      if (stored != shape) {
+        throw InputError(fmt::format("{}: the weights {} have shape [{}] where its metadata's network has [{}]: the "
+                                     "file is damaged or not faascale's; use another checkpoint or train again.",
+                                     path, name, fmt::join(stored, ", "), fmt::join(shape, ", ")));
+      }
+    }
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optimizer_archive;
       archive.read("optimizer", optimizer_archive);
@@ -306,7 +308,7 @@ class AgentPolicy final : public Policy {
 
 // A checkpoint's network, ready for inference, with the preset it was trained on.
 struct DeployedAgent {
-  nlohmann::json meta;
+  CheckpointMeta meta;
   ActorCritic net{nullptr};
   std::unique_ptr<Preset> preset;
 };
@@ -314,17 +316,10 @@ struct DeployedAgent {
 DeployedAgent load_deployed(const std::string& path) {
   DeployedAgent d;
   d.meta = read_checkpoint_meta(path);
-  const auto& meta = d.meta;
-  const AgentConfig agent = agent_config_from_json(meta.at("agent"));
-  EnvConfig env;
-  env.preset = meta.at("env").at("preset").get<std::string>();
-  env.seed_compat = meta.at("env").at("seed_compat").get<bool>();
-  env.latency_slo_s = meta.at("env").at("latency_slo_s").get<double>();
-  d.net = ActorCritic(agent, meta.at("observation_size").get<std::int64_t>());
+  d.net = ActorCritic(d.meta.agent, d.meta.observation_size);
   load_checkpoint(path, d.net, nullptr, {});
   d.net->eval();
-  d.preset = std::make_unique<Preset>(env, meta.at("min_replicas").get<std::int64_t>(),
-                                      meta.at("max_replicas").get<std::int64_t>());
+  d.preset = std::make_unique<Preset>(d.meta.env, d.meta.min_replicas, d.meta.max_replicas);
   return d;
 }
 
@@ -339,15 +334,14 @@ std::unique_ptr<Policy> make_agent_policy(JsonReader& r, const PolicyContext& co
   } catch (const InputError& e) {
     fail(e.what());
   }
-  const nlohmann::json& meta = agent.meta;
-  const auto min = meta.at("min_replicas").get<std::int64_t>(), max = meta.at("max_replicas").get<std::int64_t>();
+  const auto min = agent.meta.min_replicas, max = agent.meta.max_replicas;
   if (min != context.min_replicas || max != context.max_replicas) {
     fail(fmt::format("{}: the agent was trained with replicas in [{}, {}] but this scenario has [{}, {}]; its "
                      "observations and actions are defined by those bounds, so set the platform's "
                      "min_replicas/max_replicas to match or train for these.",
                      path, min, max, context.min_replicas, context.max_replicas));
   }
-  const double interval = meta.at("control_interval_s").get<double>();
+  const double interval = agent.meta.control_interval_s;
   if (interval != context.control_interval_s) {
     fail(fmt::format("{}: the agent was trained with a {} s control interval, this scenario has {} s; set "
                      "control_interval_s to {}.", path, interval, context.control_interval_s, interval));

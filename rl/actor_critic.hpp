@@ -82,13 +82,23 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorCritic& net,
                      torch::optim::Optimizer* optimizer, const std::map<std::string, torch::Tensor>& tensors);
 // Reads `path` into `net` (built from the checkpoint's meta by the caller through
-// read_checkpoint_meta()) and, when given, `optimizer`. Throws InputError naming the file.
+// read_checkpoint_meta()) and, when given, `optimizer`. Throws InputError naming the file,
+// also when a stored tensor's shape is not the network's.
 Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::optim::Optimizer* optimizer,
                            const std::vector<std::string>& tensor_names);
-nlohmann::json read_checkpoint_meta(const std::string& path);
 
-// The agent config stored in a checkpoint's meta, and back.
+// What a checkpoint's network and observations were built from, checked as strictly as a
+// scenario (a damaged or another version's record is refused, naming the file and key).
+struct CheckpointMeta {
+  AgentConfig agent;
+  EnvConfig env;
+  std::int64_t observation_size = 0, min_replicas = 0, max_replicas = 0;
+  double control_interval_s = 0;
+  nlohmann::json record;  // all of it, the training state included
+};
+CheckpointMeta read_checkpoint_meta(const std::string& path);
+
+// The agent config as a checkpoint's meta stores it (read back by read_agent_config()).
 nlohmann::json agent_config_to_json(const AgentConfig& config);
-AgentConfig agent_config_from_json(const nlohmann::json& j);
 
 }  // namespace faascale::rl

@@ -69,6 +69,10 @@ struct TrainConfig {
   std::int64_t threads = 1;                // torch intra-op threads (BLAS is kept at 1)
 };
 
+// Reads an agent's kind and hyperparameters, as a checkpoint's metadata stores them
+// (agent_config_to_json), with the same checks as a "train" object's.
+AgentConfig read_agent_config(JsonReader reader);
+
 // Reads a scenario's "train" object; `file` and `base_dir` are the scenario's. Throws
 // InputError naming the JSON path.
 TrainConfig read_train_config(const nlohmann::json& train, const std::string& file, const std::string& base_dir,

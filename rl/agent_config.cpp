@@ -88,6 +88,11 @@ AgentConfig read_hyperparameters(JsonReader r, const std::string& kind) {
 
 }  // namespace
 
+AgentConfig read_agent_config(JsonReader r) {
+  const std::string kind = r.choice("kind", {"lstm-ppo-plus", "lstm-ppo", "ppo"});
+  return read_hyperparameters(std::move(r), kind);
+}
+
 TrainConfig read_train_config(const nlohmann::json& train, const std::string& file, const std::string& base_dir,
                               nlohmann::json& resolved) {
   JsonReader r(train, file, "$.train", resolved);
@@ -162,6 +167,12 @@ TrainingScenario read_training_scenario(nlohmann::json doc, const std::string& f
       throw InputError(fmt::format("{}: $.{}: a training scenario takes none (the agent sets the replicas, and "
                                    "train.total_steps sets the length); remove it.", file, key));
     }
+  }
+  const auto trace = doc.find("trace");
+  if (trace != doc.end() && trace->is_object() && trace->value("format", nlohmann::json()) == "poisson" &&
+      trace->value("length_s", nlohmann::json(0)) == 0) {
+    throw InputError(fmt::format("{}: $.trace.length_s: an unlimited Poisson stream cannot be a training trace (an "
+                                 "environment restarts and replays its trace); set trace.length_s.", file));
   }
   doc["autoscaler"] = {{"kind", "static"}, {"replicas", 1}};  // the simulator needs one; the env overrides it
   t.scenario = Scenario::from_json(doc, file);

@@ -69,11 +69,16 @@ struct ReturnScale {
     return std::clamp(reward / std::sqrt(variance + 1e-8), -kRewardClip, kRewardClip);
   }
   nlohmann::json to_json() const { return {{"count", count}, {"mean", mean}, {"m2", m2}, {"returns", returns}}; }
-  void from_json(const nlohmann::json& j) {
-    count = j.at("count").get<double>();
-    mean = j.at("mean").get<double>();
-    m2 = j.at("m2").get<double>();
-    returns = j.at("returns").get<std::vector<double>>();
+  // False (and nothing changed) for a state that cannot be `envs` envs' running statistics.
+  bool from_json(const nlohmann::json& j, std::size_t envs) {
+    const auto stored = j.at("returns").get<std::vector<double>>();
+    const double c = j.at("count").get<double>(), mu = j.at("mean").get<double>(), s2 = j.at("m2").get<double>();
+    const bool finite = std::all_of(stored.begin(), stored.end(), [](double v) { return std::isfinite(v); });
+    if (stored.size() != envs || !finite || !(c >= 0) || !std::isfinite(mu) || !(s2 >= 0) || !std::isfinite(s2)) {
+      return false;
+    }
+    count = c, mean = mu, m2 = s2, returns = stored;
+    return true;
   }
 };
 
@@ -107,9 +112,20 @@ class Trainer {
   Evaluation evaluate_agent();
   nlohmann::json meta() const;
   // What the envs simulate: the resolved scenario but for its name.
+  // What a resumed run must share with the checkpoint's: the platform, the training trace
+  // and the held-out one (not the name).
   nlohmann::json scenario_fingerprint() const {
     nlohmann::json s = scenario_.resolved;
     s.erase("name");
+    if (config_.eval_trace) {
+      const TraceSpec& t = *config_.eval_trace;
+      std::error_code ec;
+      s["held_out_trace"] = {{"format", t.format},       {"path", fs::weakly_canonical(t.path, ec).string()},
+                             {"window_s", t.window_s},   {"arrivals", t.arrivals},
+                             {"scale", t.scale},         {"start_s", t.start_s},
+                             {"length_s", t.length_s},   {"repeat", t.repeat},
+                             {"rate_per_s", t.rate_per_s}};
+    }
     return s;
   }
   void save(const std::string& path);
@@ -441,42 +457,64 @@ void Trainer::restore() {
     throw InputError(fmt::format("{}: nothing to resume (no such file); run without --resume to start training.",
                                  file));
   }
-  const nlohmann::json meta = read_checkpoint_meta(file);
-  const nlohmann::json& t = meta.at("training");
+  const CheckpointMeta meta = read_checkpoint_meta(file);
   const auto mismatch = [&](const std::string& what) {
     throw InputError(fmt::format("{}: cannot resume: {} differs from this scenario's; resume with the scenario, seed "
                                  "and train settings it was started with.", file, what));
   };
+  const auto damaged = [&](const std::string& what) {
+    throw InputError(fmt::format("{}: cannot resume: its {} is damaged or from another faascale version; train again "
+                                 "without --resume (in another folder), or resume with the version that wrote it.",
+                                 file, what));
+  };
   // The network must be the same; PPO's settings may change (fine-tuning with another
   // learning rate, say), and then the run differs from an uninterrupted one.
-  const AgentConfig stored = agent_config_from_json(meta.at("agent"));
+  const AgentConfig& stored = meta.agent;
   if (stored.kind != agent_.kind || stored.torso != agent_.torso || stored.lstm_hidden != agent_.lstm_hidden ||
       stored.critic_lstm != agent_.critic_lstm || stored.heads != agent_.heads || stored.activation != agent_.activation) {
     mismatch("the agent's network");
   }
-  if (meta.at("env") != env_config_to_json(config_.env)) mismatch("the env configuration");
-  if (meta.at("scenario") != scenario_fingerprint()) mismatch("the simulated platform (trace, function or platform)");
-  if (t.at("seed").get<std::uint64_t>() != scenario_.seed) mismatch("the seed");
-  if (t.at("num_envs").get<std::int64_t>() != envs_) mismatch("num_envs");
+  if (env_config_to_json(meta.env) != env_config_to_json(config_.env)) mismatch("the env configuration");
   const Checkpoint c = load_checkpoint(file, net_, optimizer_.get(), {"state", "action_log"});
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(agent_.learning_rate);
+  try {
+    const nlohmann::json& t = meta.record.at("training");
+    if (t.at("seed").get<std::uint64_t>() != scenario_.seed) mismatch("the seed");
+    if (meta.record.at("scenario") != scenario_fingerprint()) {
+      mismatch("the simulated platform (trace, function or platform) or the held-out trace");
+    }
+    if (t.at("num_envs").get<std::int64_t>() != envs_) mismatch("num_envs");
+    env_steps_ = t.at("env_steps").get<std::int64_t>();
+    updates_ = t.at("updates").get<std::int64_t>();
+    episodes_ = t.at("episodes").get<std::int64_t>();
+    next_eval_ = t.at("next_eval").get<std::int64_t>();
+    best_eval_reward_ = t.at("best_eval_reward").is_null() ? -INFINITY : t.at("best_eval_reward").get<double>();
+    best_eval_steps_ = t.at("best_eval_steps").get<std::int64_t>();
+    previous_wall_s_ = t.at("wall_s").get<double>();
+    curve_ = t.at("curve").get<std::vector<std::string>>();
+    if (env_steps_ < 0 || updates_ < 0 || episodes_ < 0 || next_eval_ < 0 || !(previous_wall_s_ >= 0)) {
+      damaged("training state (a negative count)");
+    }
+    if (!rng_.restore(t.at("rng").get<std::string>())) damaged("random stream state");
+    if (!return_scale_.from_json(t.at("return_scale"), static_cast<std::size_t>(envs_))) {
+      damaged("reward normaliser's state");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    damaged(fmt::format("training state ({})", e.what()));
   }
-  env_steps_ = t.at("env_steps").get<std::int64_t>();
-  updates_ = t.at("updates").get<std::int64_t>();
-  episodes_ = t.at("episodes").get<std::int64_t>();
-  next_eval_ = t.at("next_eval").get<std::int64_t>();
-  best_eval_reward_ = t.at("best_eval_reward").is_null() ? -INFINITY : t.at("best_eval_reward").get<double>();
-  best_eval_steps_ = t.at("best_eval_steps").get<std::int64_t>();
-  previous_wall_s_ = t.at("wall_s").get<double>();
-  curve_ = t.at("curve").get<std::vector<std::string>>();
-  if (!rng_.restore(t.at("rng").get<std::string>())) mismatch("the random stream state");
-  return_scale_.from_json(t.at("return_scale"));
+  if (env_steps_ > config_.total_steps) {
+    throw InputError(fmt::format("{}: holds env step {}, past train.total_steps {}; set total_steps to at least {} "
+                                 "to resume it.", file, env_steps_, config_.total_steps, env_steps_));
+  }
+  const torch::Tensor& state = c.tensors.at("state");
+  if (state.sizes() != state_.sizes() || state.scalar_type() != state_.scalar_type()) damaged("recurrent state");
   // Replay every logged action through the fresh environments.
-  const torch::Tensor log = c.tensors.at("action_log").contiguous();
+  const torch::Tensor& log_tensor = c.tensors.at("action_log");
+  if (log_tensor.dim() != 1 || log_tensor.scalar_type() != torch::kUInt8) damaged("action log");
+  const torch::Tensor log = log_tensor.contiguous();
   const auto* a = log.data_ptr<std::uint8_t>();
   const auto count = static_cast<std::size_t>(log.numel());
-  if (count != static_cast<std::size_t>(env_steps_)) mismatch("the action log's length");
+  if (count != static_cast<std::size_t>(env_steps_)) damaged("action log (its length is not the step count)");
+  if (std::any_of(a, a + count, [](std::uint8_t action) { return action >= kActions; })) damaged("action log");
   std::vector<int> actions(static_cast<std::size_t>(envs_));
   for (std::size_t k = 0; k < count; k += actions.size()) {
     for (std::size_t n = 0; n < actions.size(); ++n) actions[n] = a[k + n];
@@ -489,8 +527,11 @@ void Trainer::restore() {
     observations_ = std::move(step.observations);
   }
   action_log_.assign(a, a + count);
-  state_ = c.tensors.at("state").clone();
+  state_ = state.clone();
   last_checkpoint_steps_ = resumed_at_ = env_steps_;
+  for (auto& group : optimizer_->param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(agent_.learning_rate);
+  }
 }
 
 void Trainer::write_curve() const {
@@ -562,13 +603,15 @@ nlohmann::json Trainer::run() {
   };
   const Evaluation random = baseline(random_actor(scenario_.seed));
   const double wall = std::chrono::duration<double>(Clock::now() - start_).count();
+  const std::int64_t trained = env_steps_ - resumed_at_;
   return {{"agent", agent_.kind},
           {"env_steps", env_steps_},
-          {"env_steps_this_run", env_steps_ - resumed_at_},
+          {"env_steps_this_run", trained},
           {"updates", updates_},
           {"episodes", episodes_},
           {"wall_s", wall},
-          {"env_steps_per_s", static_cast<double>(env_steps_ - resumed_at_) / wall},
+          {"wall_s_all_runs", previous_wall_s_ + wall},
+          {"env_steps_per_s", trained > 0 ? nlohmann::json(static_cast<double>(trained) / wall) : nlohmann::json()},
           {"threads", threads_},
           {"checkpoints",
            {{"last", path("last.pt")},
@@ -585,8 +628,12 @@ nlohmann::json Trainer::run() {
 }  // namespace
 
 nlohmann::json train(const Scenario& scenario, const TrainConfig& config, bool resume, const TrainHooks& hooks) {
-  Trainer trainer(scenario, config, resume, hooks);
-  return trainer.run();
+  try {
+    Trainer trainer(scenario, config, resume, hooks);
+    return trainer.run();
+  } catch (const c10::Error& e) {  // out of memory, say: the message without libtorch's stack trace
+    throw std::runtime_error(fmt::format("libtorch: {}", e.what_without_backtrace()));
+  }
 }
 
 }  // namespace faascale::rl

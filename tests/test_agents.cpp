@@ -1,7 +1,8 @@
 // The RL agents on libtorch: recurrent handling end to end (the update re-runs the network
 // exactly as the rollout did), checkpoints (resume = uninterrupted; a NaN stops training
 // and keeps the last good checkpoint), the deployed agent (the "agent" autoscaler acts as
-// the agent did in its environment), action masking, and bad train settings.
+// the agent did in its environment), action masking, bad train settings, and damaged or
+// foreign checkpoints (refused by key, deployed or resumed).
 // libtorch (through glog) defines CHECK macros of its own; it comes first and they go.
 #include "rl/actor_critic.hpp"
 #undef CHECK
@@ -16,6 +17,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "rl/agent.hpp"
 #include "scenario_builder.hpp"
@@ -139,10 +141,8 @@ TEST_CASE("resuming from a checkpoint gives the same result as an uninterrupted 
     CHECK(resumed["env_steps_this_run"] == 192);
     CHECK(resumed["final_evaluation"] == whole["final_evaluation"]);
     // Same weights, bit for bit.
-    const auto meta = rl::read_checkpoint_meta(straight + "/last.pt");
-    const rl::AgentConfig config = rl::agent_config_from_json(meta["agent"]);
-    const auto size = meta["observation_size"].get<std::int64_t>();
-    rl::ActorCritic a(config, size), b(config, size);
+    const rl::CheckpointMeta meta = rl::read_checkpoint_meta(straight + "/last.pt");
+    rl::ActorCritic a(meta.agent, meta.observation_size), b(meta.agent, meta.observation_size);
     rl::load_checkpoint(straight + "/last.pt", a, nullptr, {});
     rl::load_checkpoint(split + "/last.pt", b, nullptr, {});
     const auto pa = a->parameters(), pb = b->parameters();
@@ -208,7 +208,7 @@ TEST_CASE("a non-finite loss stops training and keeps the last good checkpoint")
   CHECK(message.find("update 2") != std::string::npos);
   CHECK(message.find("last good checkpoint") != std::string::npos);
   const auto meta = rl::read_checkpoint_meta(dir + "/last.pt");
-  CHECK(meta["training"]["env_steps"] == 96);
+  CHECK(meta.record["training"]["env_steps"] == 96);
   std::ifstream in(dir + "/last.pt", std::ios::binary);
   CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == good);
   for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().extension() != ".tmp");
@@ -259,13 +259,18 @@ TEST_CASE("the deployed agent acts as it did in its environment") {
   }
 }
 
-TEST_CASE("the agent autoscaler refuses checkpoints that do not fit the scenario") {
-  rl::register_agent_policy();
-  const std::string dir = temp_dir("mismatch");
-  rl::TrainConfig c = small_config("ppo", dir);
+// One rollout of PPO on the small scenario, its checkpoints in a fresh folder `name`.
+rl::TrainConfig trained_one_rollout(const std::string& name) {
+  rl::TrainConfig c = small_config("ppo", temp_dir(name));
   c.total_steps = 96;
   c.eval_every_steps = 96;
   rl::train(small_scenario(), c, false, {});
+  return c;
+}
+
+TEST_CASE("the agent autoscaler refuses checkpoints that do not fit the scenario") {
+  rl::register_agent_policy();
+  const std::string dir = trained_one_rollout("mismatch").checkpoint_dir;
   auto doc = testing::base_scenario();
   doc["control_interval_s"] = 30;
   doc["platform"] = {{"min_replicas", 1}, {"max_replicas", 9}};
@@ -280,6 +285,60 @@ TEST_CASE("the agent autoscaler refuses checkpoints that do not fit the scenario
   std::ofstream(dir + "/junk.pt") << "not a checkpoint";
   doc["autoscaler"]["checkpoint"] = dir + "/junk.pt";
   CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("cannot be read"), InputError);
+}
+
+TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, deployed or resumed") {
+  rl::register_agent_policy();
+  rl::TrainConfig c = trained_one_rollout("damaged");
+  const std::string dir = c.checkpoint_dir;
+  const rl::CheckpointMeta good = rl::read_checkpoint_meta(dir + "/last.pt");
+  rl::ActorCritic net(good.agent, good.observation_size);
+  torch::optim::Adam optimizer(net->parameters());
+  const rl::Checkpoint stored = rl::load_checkpoint(dir + "/last.pt", net, &optimizer, {"state", "action_log"});
+  // Rewrites last.pt with its record changed by `edit`, every tensor kept.
+  const auto damage = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json record = good.record;
+    edit(record);
+    record.erase("format");
+    rl::save_checkpoint(dir + "/last.pt", record, net, &optimizer, stored.tensors);
+  };
+  auto doc = testing::base_scenario();
+  doc["control_interval_s"] = 30;
+  doc["platform"] = {{"min_replicas", 1}, {"max_replicas", 8}};
+  doc["autoscaler"] = {{"kind", "agent"}, {"checkpoint", dir + "/last.pt"}};
+  const auto deploy_refuses = [&](const std::string& expected) {
+    CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains(expected.c_str()), InputError);
+  };
+  damage([](nlohmann::json& r) { r["agent"]["lstm_hidden"] = -5; });
+  deploy_refuses("$.agent.lstm_hidden");
+  deploy_refuses("checkpoint's metadata");
+  damage([](nlohmann::json& r) { r.erase("min_replicas"); });
+  deploy_refuses("$.min_replicas");
+  // A ppo network under the lstm-ppo observation (6 values, not 7).
+  damage([](nlohmann::json& r) { r["env"]["preset"] = "lstm-ppo"; });
+  deploy_refuses("$.observation_size");
+  // A valid description of another network than the stored weights.
+  damage([](nlohmann::json& r) { r["agent"]["torso"] = {32, 32}; });
+  deploy_refuses("have shape [64, 7] where its metadata's network has [32, 7]");
+  // Resuming: a reward normaliser for fewer envs than the run has (once written out of
+  // bounds), a held-out trace other than the run's, a target below the progress made.
+  damage([](nlohmann::json& r) { r["training"]["return_scale"]["returns"] = {1.0}; });
+  c.total_steps = 192;
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("reward normaliser"), InputError);
+  damage([](nlohmann::json& r) { r["training"]["curve"] = 3; });
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("training state"), InputError);
+  damage([](nlohmann::json&) {});
+  rl::TrainConfig other_slice = c;
+  other_slice.eval_trace->start_s = 300;
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), other_slice, true, {}), doctest::Contains("held-out trace"),
+                       InputError);
+  rl::TrainConfig shorter = c;
+  shorter.total_steps = 48;
+  shorter.agent.rollout_steps = 48;
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), shorter, true, {}), doctest::Contains("past train.total_steps 48"),
+                       InputError);
+  // Undamaged, it resumes.
+  CHECK(rl::train(small_scenario(), c, true, {})["env_steps"] == 192);
 }
 
 }  // namespace

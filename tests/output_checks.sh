@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# simrun refuses, before any work, outputs it could not write or that would overwrite an
+# input: exit 2, a message naming the path, the input untouched.
+#   output_checks.sh SIMRUN SCENARIO
+set -u
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+fail() { echo "FAIL: $1"; cat "$scratch/stderr"; exit 1; }
+# The scenario file is called summary.json and sits in the output folder.
+cp "$2" "$scratch/summary.json"
+"$1" "$scratch/summary.json" --out "$scratch" --quiet > /dev/null 2> "$scratch/stderr"
+code=$?
+[ "$code" -eq 2 ] || fail "scenario as output: exit $code, expected 2"
+grep -q "is also this run's input" "$scratch/stderr" || fail "scenario as output: no message"
+cmp -s "$2" "$scratch/summary.json" || fail "the scenario file was changed"
+# A folder that exists but takes no files, even for root.
+"$1" "$2" --out /proc/self --quiet > /dev/null 2> "$scratch/stderr"
+code=$?
+[ "$code" -eq 2 ] || fail "unwritable folder: exit $code, expected 2"
+grep -q "/proc/self: cannot write files there" "$scratch/stderr" || fail "unwritable folder: no message"
+echo "ok"

@@ -127,9 +127,10 @@ int train(const nlohmann::json& doc, const std::string& scenario_path, std::stri
     }
     fs::create_directories(dir, ec);
     if (ec) {
+      const std::string reason = ec.message();  // before remove_created() reuses ec
       remove_created();
       throw faascale::InputError(fmt::format("{}: cannot create the folder ({}); choose another --out or "
-                                             "train.checkpoint_dir.", dir, ec.message()));
+                                             "train.checkpoint_dir.", dir, reason));
     }
     try {
       faascale::cli::check_writable_folder(dir);

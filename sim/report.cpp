@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 namespace faascale {
@@ -77,9 +79,8 @@ std::string windows_csv_row(const WindowMetrics& w) {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   const std::filesystem::path target(path_);
-  std::string hidden = ".";
-  hidden += target.filename().string();
-  hidden += ".tmp";
+  // Hidden, and named by process, so two runs writing into one folder never share one.
+  const std::string hidden = fmt::format(".{}.{}.tmp", target.filename().string(), ::getpid());
   temporary_ = (target.parent_path() / hidden).string();
   file_ = std::fopen(temporary_.c_str(), "wb");
   if (file_ == nullptr) {

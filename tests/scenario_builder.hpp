@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scratch.hpp"
 #include "sim/scenario.hpp"
 
 namespace faascale::testing {

@@ -31,16 +31,16 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("faascale-test-agents-" + name);
+  const fs::path dir = fs::path(testing::scratch_path("agents-" + name));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
 }
 
 std::string counts_file(const std::vector<int>& counts, const std::string& name) {
-  const auto path = fs::temp_directory_path() / ("faascale-agents-" + name + ".json");
+  const auto path = testing::scratch_path("agents-" + name + ".json");
   std::ofstream(path) << nlohmann::json(counts).dump();
-  return path.string();
+  return path;
 }
 
 // A small platform: a varying load of 1 CPU-s requests (5 s at the 0.2-core limit), 30 s

@@ -26,9 +26,9 @@ nlohmann::json keepalive_scenario() {
 
 nlohmann::json with_requests(nlohmann::json doc, const std::string& csv) {
   static int number = 0;
-  const auto path = std::filesystem::temp_directory_path() / ("faascale-keepalive-" + std::to_string(number++) + ".csv");
+  const auto path = testing::scratch_path("keepalive-" + std::to_string(number++) + ".csv");
   std::ofstream(path) << "arrival_s,duration_s\n" << csv;
-  doc["trace"] = {{"format", "requests-csv"}, {"path", path.string()}};
+  doc["trace"] = {{"format", "requests-csv"}, {"path", path}};
   return doc;
 }
 

@@ -25,12 +25,12 @@ namespace fs = std::filesystem;
 Scenario load_scenario(const std::vector<int>& pattern, const std::string& name, double length_s = 0) {
   std::vector<int> counts;
   while (counts.size() < 2880) counts.insert(counts.end(), pattern.begin(), pattern.end());
-  const auto path = fs::temp_directory_path() / ("faascale-learning-" + name + ".json");
+  const auto path = testing::scratch_path("learning-" + name + ".json");
   std::ofstream(path) << nlohmann::json(counts).dump();
   auto doc = testing::base_scenario();
   doc.erase("duration_s");
   doc["control_interval_s"] = 30;
-  doc["trace"] = {{"format", "counts-json"}, {"path", path.string()}, {"window_s", 30}, {"arrivals", "uniform"}};
+  doc["trace"] = {{"format", "counts-json"}, {"path", path}, {"window_s", 30}, {"arrivals", "uniform"}};
   if (length_s > 0) {
     doc["trace"]["length_s"] = length_s;
   } else {
@@ -55,7 +55,7 @@ TrainConfig shipped_settings(const std::string& agent, const std::string& preset
   c.num_envs = 16;
   c.eval_every_steps = 100000;
   c.eval_trace = eval.trace;
-  const auto dir = fs::temp_directory_path() / ("faascale-learning-" + agent + "-" + preset);
+  const auto dir = fs::path(testing::scratch_path("learning-" + agent + "-" + preset));
   fs::remove_all(dir);
   c.checkpoint_dir = dir.string();
   return c;
@@ -124,7 +124,7 @@ TEST_CASE("on the real trace, trained LSTM-PPO+ beats random and static policies
   // for training, the last 6 of the raw trace held out.
   const std::string file = std::string(FAASCALE_SOURCE_DIR) + "/scenarios/train-lstm-ppo-plus.json";
   TrainingScenario t = read_training_scenario(read_json_file(file), file);
-  const auto dir = fs::temp_directory_path() / "faascale-learning-real-trace";
+  const auto dir = fs::path(testing::scratch_path("learning-real-trace"));
   fs::remove_all(dir);
   t.config.checkpoint_dir = dir.string();
   const nlohmann::json summary = train(t.scenario, t.config, false, {});

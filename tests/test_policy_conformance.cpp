@@ -54,9 +54,9 @@ class BoundsRecorder final : public Policy {
 // Counts per 10 s window written to a temporary file.
 std::string counts_file(const std::vector<int>& counts) {
   static int number = 0;
-  const auto path = std::filesystem::temp_directory_path() / ("faascale-conformance-" + std::to_string(number++) + ".json");
+  const auto path = testing::scratch_path("conformance-" + std::to_string(number++) + ".json");
   std::ofstream(path) << nlohmann::json(counts).dump();
-  return path.string();
+  return path;
 }
 
 nlohmann::json scenario(const nlohmann::json& policy, const std::vector<int>& counts) {
@@ -84,7 +84,7 @@ const std::vector<nlohmann::json>& policies() {
     std::vector<nlohmann::json> out = kClassicPolicies;
 #ifdef FAASCALE_HAVE_TORCH
     rl::register_agent_policy();
-    const auto dir = std::filesystem::temp_directory_path() / "faascale-conformance-agent";
+    const auto dir = std::filesystem::path(testing::scratch_path("conformance-agent"));
     std::filesystem::remove_all(dir);
     auto doc = scenario({{"kind", "static"}, {"replicas", 1}}, burst_trace());
     rl::TrainConfig c;

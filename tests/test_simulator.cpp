@@ -20,11 +20,10 @@ namespace {
 // in each window; the service demand is deterministic.
 nlohmann::json counts_scenario(const std::vector<int>& counts, double window_s, double demand) {
   static int file_number = 0;
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("faascale-sim-counts-" + std::to_string(file_number++) + ".json");
+  const auto path = testing::scratch_path("sim-counts-" + std::to_string(file_number++) + ".json");
   std::ofstream(path) << nlohmann::json(counts).dump();
   auto doc = testing::base_scenario();
-  doc["trace"] = {{"format", "counts-json"}, {"path", path.string()}, {"window_s", window_s}, {"arrivals", "uniform"}};
+  doc["trace"] = {{"format", "counts-json"}, {"path", path}, {"window_s", window_s}, {"arrivals", "uniform"}};
   doc["function"]["service"] = {{"dist", "deterministic"}, {"mean_s", demand}};
   doc.erase("duration_s");
   doc["duration_s"] = 100;

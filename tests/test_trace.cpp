@@ -8,15 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "scratch.hpp"
 #include "sim/trace.hpp"
 
 namespace faascale {
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("faascale-test-" + name);
+  const auto path = testing::scratch_path("trace-" + name);
   std::ofstream(path) << text;
-  return path.string();
+  return path;
 }
 
 TraceSpec counts_spec(const std::string& file_text, nlohmann::json changes = nlohmann::json::object()) {
@@ -129,7 +130,7 @@ TEST_CASE("bad counts files: clear errors with file and position") {
   CHECK_THROWS_WITH(load_counts_json(write_temp("empty.json", "[]")), doctest::Contains("empty"));
   CHECK_THROWS_WITH(load_counts_json(write_temp("syntax.json", "[1,\n 2,,3]")), doctest::Contains("line 2, column 4"));
   CHECK_THROWS_WITH(load_counts_json("/nonexistent/counts.json"), doctest::Contains("cannot open"));
-  CHECK_THROWS_WITH(load_counts_json(std::filesystem::temp_directory_path().string()), doctest::Contains("is a folder"));
+  CHECK_THROWS_WITH(load_counts_json(testing::scratch_dir().string()), doctest::Contains("is a folder"));
   CHECK(load_counts_json(write_temp("float-integral.json", "[1, 3.0]")) == std::vector<std::int64_t>{1, 3});
 }
 

@@ -10,7 +10,6 @@
 #include "scenario_builder.hpp"
 #include "sim/distribution.hpp"
 #include "sim/openfaas_simulator.hpp"
-#include "sim/openfaas_simulator.hpp"
 #include "sim/trace.hpp"
 
 namespace faascale {
@@ -19,9 +18,9 @@ namespace {
 const std::string kData = std::string(FAASCALE_SOURCE_DIR) + "/tests/data/";
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("faascale-files-" + name);
+  const auto path = testing::scratch_path("files-" + name);
   std::ofstream(path) << text;
-  return path.string();
+  return path;
 }
 
 TraceSpec read_trace(const nlohmann::json& doc) {
@@ -180,7 +179,7 @@ TEST_CASE("azure-2019 selection: duplicates are errors, blank lines do not count
   CHECK(read_trace({{"format", "azure-2019"}, {"path", file}, {"row", 2}}).counts->size() == 1440);
   CHECK_THROWS_WITH_AS(read_trace({{"format", "azure-2019"}, {"path", file}, {"row", 9}}),
                        doctest::Contains("no function with data row 9"), InputError);
-  CHECK_THROWS_WITH_AS(read_trace({{"format", "requests-csv"}, {"path", std::filesystem::temp_directory_path().string()}}),
+  CHECK_THROWS_WITH_AS(read_trace({{"format", "requests-csv"}, {"path", testing::scratch_dir().string()}}),
                        doctest::Contains("is a folder"), InputError);
 }
 

@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "sim/input_error.hpp"
+#include "sim/json_reader.hpp"
 #include "sim/metrics.hpp"
 #include "sim/report.hpp"
 
@@ -324,7 +326,9 @@ DeployedAgent load_deployed(const std::string& path) {
 }
 
 std::unique_ptr<Policy> make_agent_policy(JsonReader& r, const PolicyContext& context) {
-  const std::string path = r.text("checkpoint");
+  // Found as a trace is: from the working directory, else from the scenario's folder up.
+  const std::string path =
+      resolve_input_path(r.text("checkpoint"), std::filesystem::path(r.file()).parent_path().string());
   const bool mask = r.boolean("mask_invalid_actions", true);
   r.finish();  // unknown keys first, before the file is read
   const auto fail = [&](const std::string& problem) { r.fail("checkpoint", problem); };

@@ -117,9 +117,10 @@ class Trainer {
   nlohmann::json scenario_fingerprint() const {
     nlohmann::json s = scenario_.resolved;
     s.erase("name");
+    std::error_code ec;  // the same trace file however its path was written
+    if (s["trace"].contains("path")) s["trace"]["path"] = fs::weakly_canonical(scenario_.trace.path, ec).string();
     if (config_.eval_trace) {
       const TraceSpec& t = *config_.eval_trace;
-      std::error_code ec;
       s["held_out_trace"] = {{"format", t.format},       {"path", fs::weakly_canonical(t.path, ec).string()},
                              {"window_s", t.window_s},   {"arrivals", t.arrivals},
                              {"scale", t.scale},         {"start_s", t.start_s},

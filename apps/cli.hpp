@@ -3,10 +3,12 @@
 // failure).
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <iostream>
@@ -46,7 +48,7 @@ inline void check_output_file(const std::string& path, bool folder_may_be_create
   for (const auto& input : inputs) {
     if (!input.empty() && fs::equivalent(path, input, ec)) {
       throw InputError(path + ": is also this run's input " + input + ", which the output would overwrite; "
-                       "choose another output folder (--out).");
+                       "choose another output folder (--out, or train.checkpoint_dir for a checkpoint).");
     }
   }
   const fs::path parent = fs::path(path).parent_path();
@@ -65,16 +67,19 @@ inline void check_output_folder(const std::string& path) {
 
 // Refuses a folder this program cannot create files in, found by creating and removing one
 // (permissions, a read-only or pseudo file system), before a long run would fail at its end.
+// The probe is created anew (never through a link planted under its name).
 inline void check_writable_folder(const std::string& dir) {
-  const std::filesystem::path probe = std::filesystem::path(dir) / ".faascale-write-check.tmp";
-  errno = 0;
-  std::ofstream file(probe);
-  const bool written = file && file.put('x') && file.flush();
-  const int error = errno;
-  file.close();
-  std::error_code ec;
-  std::filesystem::remove(probe, ec);
-  if (written) return;
+  const std::string probe =
+      (std::filesystem::path(dir) / (".faascale-write-check." + std::to_string(::getpid()) + ".tmp")).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int error = errno;
+  if (fd >= 0) {
+    const bool written = ::write(fd, "x", 1) == 1;
+    error = errno;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    if (written) return;
+  }
   throw InputError(dir + ": cannot write files there (" + std::strerror(error) + "); choose another output folder.");
 }
 

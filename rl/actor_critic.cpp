@@ -160,10 +160,27 @@ nlohmann::json agent_config_to_json(const AgentConfig& c) {
           {"mask_invalid_actions", c.mask_invalid_actions}};
 }
 
+namespace {
+
+// A digest of the weights' bytes, stored with them: the archive's own CRCs are not checked
+// on reading, so damaged weight bytes would otherwise load as other weights.
+std::string weights_digest(ActorCritic& net) {
+  std::string bytes;
+  for (const auto& p : net->named_parameters()) {
+    const torch::Tensor t = p.value().contiguous();
+    bytes += p.key();
+    bytes.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
+  }
+  return fmt::format("{:016x}", std::hash<std::string>{}(bytes));
+}
+
+}  // namespace
+
 void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorCritic& net,
                      torch::optim::Optimizer* optimizer, const std::map<std::string, torch::Tensor>& tensors) {
   nlohmann::json full = meta;
   full["format"] = kCheckpointFormat;
+  full["weights_digest"] = weights_digest(net);
   torch::serialize::OutputArchive archive;
   archive.write("meta", c10::IValue(full.dump()));
   torch::serialize::OutputArchive model;
@@ -183,10 +200,11 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorC
 namespace {
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
+  check_input_file(path, "checkpoint (last.pt or best.pt)");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) {  // c10::Error, or TorchScript's parser on damaged records
     throw InputError(fmt::format("{}: cannot be read as a faascale agent checkpoint (missing, unreadable or not a "
                                  "checkpoint); give the last.pt or best.pt a training run wrote.", path));
   }
@@ -198,12 +216,50 @@ nlohmann::json read_meta(torch::serialize::InputArchive& archive, const std::str
   if (!archive.try_read("meta", meta) || !meta.isString()) {
     throw InputError(path + ": not a faascale agent checkpoint (no \"meta\" record).");
   }
-  nlohmann::json j = nlohmann::json::parse(meta.toStringRef(), nullptr, false);
+  const nlohmann::json j = parse_json_text(meta.toStringRef(), path + " (its \"meta\" record)");  // depth-limited
   if (!j.is_object() || j.value("format", "") != kCheckpointFormat) {
     throw InputError(fmt::format("{}: checkpoint format is not {}; retrain with this version.", path,
                                  kCheckpointFormat));
   }
   return j;
+}
+
+// The tensor a module's save() wrote for the parameter `dotted` ("torso.0.weight"): one
+// nested archive per submodule.
+torch::Tensor read_stored_tensor(torch::serialize::InputArchive& model, const std::string& dotted) {
+  std::vector<torch::serialize::InputArchive> chain;
+  chain.reserve(static_cast<std::size_t>(std::count(dotted.begin(), dotted.end(), '.')));
+  torch::serialize::InputArchive* archive = &model;
+  std::size_t begin = 0;
+  for (std::size_t dot = dotted.find('.'); dot != std::string::npos; dot = dotted.find('.', begin)) {
+    chain.emplace_back();
+    archive->read(dotted.substr(begin, dot - begin), chain.back());
+    archive = &chain.back();
+    begin = dot + 1;
+  }
+  torch::Tensor stored;
+  archive->read(dotted.substr(begin), stored);
+  return stored;
+}
+
+// Adam's moments must be finite tensors of their parameter's shape, its step count >= 0:
+// load() takes any.
+void check_adam_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+  for (const auto& group : optimizer.param_groups()) {
+    for (const auto& p : group.params()) {
+      const auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it == optimizer.state().end()) continue;  // no step taken yet
+      const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(it->second.get());
+      const auto fits = [&](const torch::Tensor& t) {
+        return t.defined() && t.sizes() == p.sizes() && t.scalar_type() == p.scalar_type() &&
+               torch::isfinite(t).all().item<bool>();
+      };
+      if (adam == nullptr || adam->step() < 0 || !fits(adam->exp_avg()) || !fits(adam->exp_avg_sq())) {
+        throw InputError(fmt::format("{}: the optimiser state is damaged or not faascale's (Adam moments of another "
+                                     "shape, non-finite, or a negative step); train again without --resume.", path));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -222,6 +278,12 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
     m.control_interval_s = r.number("control_interval_s", 1e-3, 1e6);
     const auto expected = static_cast<std::int64_t>(Preset(m.env, m.min_replicas, m.max_replicas).low().size());
     m.observation_size = r.integer("observation_size", expected, expected);
+    r.text("format");          // checked by read_meta()
+    r.text("weights_digest");  // checked by load_checkpoint()
+    for (const char* key : {"scenario", "training"}) {  // read by a resume
+      if (!r.raw(key).is_object()) r.fail(key, "expected an object.");
+    }
+    r.finish();
   } catch (const InputError& e) {
     throw InputError(fmt::format("{} (in the checkpoint's metadata: the file is damaged or from another faascale "
                                  "version; use a checkpoint this version wrote, or train again)", e.what()));
@@ -234,21 +296,22 @@ Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::opt
   auto archive = open_archive(path);
   Checkpoint c;
   c.meta = read_meta(archive, path);
-  // load() takes a stored tensor of any shape, so the shapes are compared afterwards.
-  std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapes;
-  for (const auto& p : net->named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
   try {
     torch::serialize::InputArchive model;
     archive.read("model", model);
-    net->load(model);
-    for (const auto& [name, shape] : shapes) {
-      const std::vector<std::int64_t> stored = net->named_parameters()[name].sizes().vec();
-      if (stored != shape) {
-        throw InputError(fmt::format("{}: the weights {} have shape [{}] where its metadata's network has [{}]: the "
-                                     "file is damaged or not faascale's; use another checkpoint or train again.",
-                                     path, name, fmt::join(stored, ", "), fmt::join(shape, ", ")));
+    // load() would take a stored tensor of any shape, and reinterpret one of another type,
+    // so each is read on its own first and compared with the network's.
+    for (const auto& p : net->named_parameters()) {
+      const torch::Tensor stored = read_stored_tensor(model, p.key());
+      if (stored.sizes() != p.value().sizes() || stored.scalar_type() != p.value().scalar_type()) {
+        throw InputError(fmt::format("{}: the weights {} are [{}] of {} where its metadata's network has [{}] of "
+                                     "{}: the file is damaged or not faascale's; use another checkpoint or train "
+                                     "again.", path, p.key(), fmt::join(stored.sizes().vec(), ", "),
+                                     c10::toString(stored.scalar_type()), fmt::join(p.value().sizes().vec(), ", "),
+                                     c10::toString(p.value().scalar_type())));
       }
     }
+    net->load(model);
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optimizer_archive;
       archive.read("optimizer", optimizer_archive);
@@ -259,10 +322,19 @@ Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::opt
       archive.read("tensor." + name, t);
       c.tensors[name] = t;
     }
-  } catch (const c10::Error& e) {
-    throw InputError(fmt::format("{}: the checkpoint does not match its network or lacks training state ({}).", path,
-                                 std::string(e.what_without_backtrace()).substr(0, 200)));
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {  // c10::Error, or TorchScript's parser on damaged records
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+    const std::string reason = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
+    throw InputError(fmt::format("{}: the checkpoint is damaged, does not match its network or lacks training state "
+                                 "({}).", path, reason.substr(0, reason.find('\n')).substr(0, 200)));
   }
+  if (c.meta.value("weights_digest", "") != weights_digest(net)) {
+    throw InputError(fmt::format("{}: the weights are damaged (they do not match the digest stored with them); use "
+                                 "another checkpoint (best.pt, last.pt) or train again.", path));
+  }
+  if (optimizer != nullptr) check_adam_state(path, *optimizer);
   for (const auto& p : net->named_parameters()) {
     if (!torch::isfinite(p.value()).all().item<bool>()) {
       throw InputError(fmt::format("{}: the weights ({}) hold NaN or infinite values; use an earlier checkpoint "

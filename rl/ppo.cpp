@@ -14,9 +14,14 @@
 // env's recurrent state and the action log: resuming replays the logged actions through
 // fresh environments (the simulator is deterministic) and goes on exactly as an
 // uninterrupted run would.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -25,6 +30,7 @@
 #include "rl/rollout.hpp"
 #include "rl/vec_env.hpp"
 #include "sim/input_error.hpp"
+#include "sim/json_reader.hpp"
 #include "sim/random.hpp"
 #include "sim/report.hpp"
 
@@ -82,6 +88,33 @@ struct ReturnScale {
   }
 };
 
+// A digest of a trace's loaded arrivals (counts or requests): a trace file edited under
+// the same path between a run and its resume changes it.
+std::string trace_digest(const TraceSpec& t) {
+  std::string_view bytes;
+  if (t.counts) bytes = {reinterpret_cast<const char*>(t.counts->data()), t.counts->size() * sizeof(std::int64_t)};
+  if (t.requests) bytes = {reinterpret_cast<const char*>(t.requests->data()), t.requests->size() * sizeof(TraceRequest)};
+  return fmt::format("{:016x}", std::hash<std::string_view>{}(bytes));
+}
+
+// An exclusive lock on a folder, held while the object lives: two trainings never write
+// into one checkpoint folder at once.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      throw InputError(fmt::format("{}: another training is writing into this folder; wait for it to end, or choose "
+                                   "another --out or train.checkpoint_dir.", dir));
+    }
+  }
+  ~FolderLock() { ::close(fd_); }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // The rollout buffers, time-major ([t][n] at t * N + n).
 struct Rollout {
   RolloutShape shape;
@@ -113,12 +146,14 @@ class Trainer {
   nlohmann::json meta() const;
   // What the envs simulate: the resolved scenario but for its name.
   // What a resumed run must share with the checkpoint's: the platform, the training trace
-  // and the held-out one (not the name).
+  // and the held-out one, their arrivals included (not the name).
   nlohmann::json scenario_fingerprint() const {
     nlohmann::json s = scenario_.resolved;
     s.erase("name");
     std::error_code ec;  // the same trace file however its path was written
     if (s["trace"].contains("path")) s["trace"]["path"] = fs::weakly_canonical(scenario_.trace.path, ec).string();
+    s["trace_digest"] = trace_digest(scenario_.trace);
+    s["held_out_trace_digest"] = trace_digest(eval_scenario_.trace);
     if (config_.eval_trace) {
       const TraceSpec& t = *config_.eval_trace;
       s["held_out_trace"] = {{"format", t.format},       {"path", fs::weakly_canonical(t.path, ec).string()},
@@ -136,6 +171,7 @@ class Trainer {
 
   Scenario scenario_, eval_scenario_;
   TrainConfig config_;
+  std::unique_ptr<FolderLock> lock_;  // on the checkpoint folder
   AgentConfig agent_;
   TrainHooks hooks_;
   std::string threads_;
@@ -188,6 +224,7 @@ Trainer::Trainer(const Scenario& scenario, const TrainConfig& config, bool resum
   std::error_code ec;
   fs::create_directories(config_.checkpoint_dir, ec);
   if (ec) throw InputError(fmt::format("{}: cannot create the checkpoint folder ({}).", config_.checkpoint_dir, ec.message()));
+  lock_ = std::make_unique<FolderLock>(config_.checkpoint_dir);
   if (resume) {
     restore();
   } else if (fs::exists(path("last.pt"), ec)) {
@@ -459,8 +496,11 @@ void Trainer::restore() {
                                  file));
   }
   const CheckpointMeta meta = read_checkpoint_meta(file);
+  struct Mismatch : InputError {  // a checkpoint of another run, said as such
+    using InputError::InputError;
+  };
   const auto mismatch = [&](const std::string& what) {
-    throw InputError(fmt::format("{}: cannot resume: {} differs from this scenario's; resume with the scenario, seed "
+    throw Mismatch(fmt::format("{}: cannot resume: {} differs from this scenario's; resume with the scenario, seed "
                                  "and train settings it was started with.", file, what));
   };
   const auto damaged = [&](const std::string& what) {
@@ -477,29 +517,50 @@ void Trainer::restore() {
   }
   if (env_config_to_json(meta.env) != env_config_to_json(config_.env)) mismatch("the env configuration");
   const Checkpoint c = load_checkpoint(file, net_, optimizer_.get(), {"state", "action_log"});
+  nlohmann::json resolved;
   try {
-    const nlohmann::json& t = meta.record.at("training");
-    if (t.at("seed").get<std::uint64_t>() != scenario_.seed) mismatch("the seed");
+    JsonReader t = JsonReader(meta.record, file, "$", resolved).object("training");
+    constexpr std::int64_t kMaxCount = std::int64_t{1} << 53;
+    if (static_cast<std::uint64_t>(t.integer("seed", 0, kMaxCount)) != scenario_.seed) mismatch("the seed");
     if (meta.record.at("scenario") != scenario_fingerprint()) {
       mismatch("the simulated platform (trace, function or platform) or the held-out trace");
     }
-    if (t.at("num_envs").get<std::int64_t>() != envs_) mismatch("num_envs");
-    env_steps_ = t.at("env_steps").get<std::int64_t>();
-    updates_ = t.at("updates").get<std::int64_t>();
-    episodes_ = t.at("episodes").get<std::int64_t>();
-    next_eval_ = t.at("next_eval").get<std::int64_t>();
-    best_eval_reward_ = t.at("best_eval_reward").is_null() ? -INFINITY : t.at("best_eval_reward").get<double>();
-    best_eval_steps_ = t.at("best_eval_steps").get<std::int64_t>();
-    previous_wall_s_ = t.at("wall_s").get<double>();
-    curve_ = t.at("curve").get<std::vector<std::string>>();
-    if (env_steps_ < 0 || updates_ < 0 || episodes_ < 0 || next_eval_ < 0 || !(previous_wall_s_ >= 0)) {
-      damaged("training state (a negative count)");
+    if (t.integer("num_envs", 1, kMaxCount) != envs_) mismatch("num_envs");
+    t.text("scenario");  // the name, which may change
+    env_steps_ = t.integer("env_steps", 0, kMaxCount);
+    updates_ = t.integer("updates", 0, kMaxCount);
+    episodes_ = t.integer("episodes", 0, kMaxCount);
+    next_eval_ = t.integer("next_eval", 0, kMaxCount);
+    best_eval_steps_ = t.integer("best_eval_steps", -1, env_steps_);
+    const nlohmann::json& best = t.raw("best_eval_reward");
+    if (!best.is_null() && !(best.is_number() && std::isfinite(best.get<double>()))) {
+      t.fail("best_eval_reward", "expected a finite number or null.");
     }
-    if (!rng_.restore(t.at("rng").get<std::string>())) damaged("random stream state");
-    if (!return_scale_.from_json(t.at("return_scale"), static_cast<std::size_t>(envs_))) {
-      damaged("reward normaliser's state");
+    best_eval_reward_ = best.is_null() ? -INFINITY : best.get<double>();
+    if ((best_eval_steps_ >= 0) != best.is_number()) t.fail("best_eval_steps", "disagrees with best_eval_reward.");
+    previous_wall_s_ = t.number("wall_s", 0, 1e12);
+    const nlohmann::json& curve = t.raw("curve");
+    const auto columns = std::count(kCurveHeader, kCurveHeader + std::strlen(kCurveHeader), ',');
+    if (!curve.is_array()) t.fail("curve", "expected a list of CSV rows.");
+    curve_.clear();
+    for (const auto& row : curve) {
+      const std::string text = row.is_string() ? row.get<std::string>() : "\n";
+      if (text.find('\n') != std::string::npos || std::count(text.begin(), text.end(), ',') != columns) {
+        t.fail("curve", fmt::format("a row is not one line of {} CSV fields.", columns + 1));
+      }
+      curve_.push_back(text);
     }
+    if (!rng_.restore(t.text("rng"))) t.fail("rng", "not a random stream state.");
+    if (!return_scale_.from_json(t.raw("return_scale"), static_cast<std::size_t>(envs_))) {
+      t.fail("return_scale", "not the reward normaliser of this run's envs.");
+    }
+    t.finish();
+    if (env_steps_ % envs_ != 0) t.fail("env_steps", fmt::format("not a multiple of num_envs {}.", envs_));
   } catch (const nlohmann::json::exception& e) {
+    damaged(fmt::format("training state ({})", e.what()));
+  } catch (const Mismatch&) {
+    throw;
+  } catch (const InputError& e) {
     damaged(fmt::format("training state ({})", e.what()));
   }
   if (env_steps_ > config_.total_steps) {
@@ -507,7 +568,10 @@ void Trainer::restore() {
                                  "to resume it.", file, env_steps_, config_.total_steps, env_steps_));
   }
   const torch::Tensor& state = c.tensors.at("state");
-  if (state.sizes() != state_.sizes() || state.scalar_type() != state_.scalar_type()) damaged("recurrent state");
+  if (state.sizes() != state_.sizes() || state.scalar_type() != state_.scalar_type() ||
+      !torch::isfinite(state).all().item<bool>()) {
+    damaged("recurrent state");
+  }
   // Replay every logged action through the fresh environments.
   const torch::Tensor& log_tensor = c.tensors.at("action_log");
   if (log_tensor.dim() != 1 || log_tensor.scalar_type() != torch::kUInt8) damaged("action log");

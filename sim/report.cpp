@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -82,8 +83,14 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   // Hidden, and named by process, so two runs writing into one folder never share one.
   const std::string hidden = fmt::format(".{}.{}.tmp", target.filename().string(), ::getpid());
   temporary_ = (target.parent_path() / hidden).string();
-  file_ = std::fopen(temporary_.c_str(), "wb");
+  // Created anew, never through a link planted under its name (one left by a killed
+  // process of the same id is removed first: unlink removes a link, not its target).
+  const auto create = [&] { return ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644); };
+  int fd = create();
+  if (fd < 0 && errno == EEXIST && ::unlink(temporary_.c_str()) == 0) fd = create();
+  file_ = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
   if (file_ == nullptr) {
+    if (fd >= 0) ::close(fd);
     throw std::runtime_error(fmt::format("{}: cannot create ({}). Check that the folder is writable.", temporary_,
                                          std::strerror(errno)));
   }

@@ -13,6 +13,16 @@ code=$?
 [ "$code" -eq 2 ] || fail "scenario as output: exit $code, expected 2"
 grep -q "is also this run's input" "$scratch/stderr" || fail "scenario as output: no message"
 cmp -s "$2" "$scratch/summary.json" || fail "the scenario file was changed"
+# A trace file called windows.csv in the output folder (any "path" of the scenario counts).
+scenario_dir=$(dirname "$2")
+cp "$scenario_dir/../tests/data/requests.csv" "$scratch/windows.csv"
+cp "$scratch/windows.csv" "$scratch/trace-before.csv"
+"$1" "$scenario_dir/example-requests-csv.json" --out "$scratch" --quiet --set "trace.path=$scratch/windows.csv" \
+  > /dev/null 2> "$scratch/stderr"
+code=$?
+[ "$code" -eq 2 ] || fail "trace as output: exit $code, expected 2"
+grep -q "is also this run's input" "$scratch/stderr" || fail "trace as output: no message"
+cmp -s "$scratch/trace-before.csv" "$scratch/windows.csv" || fail "the trace file was changed"
 # A folder that exists but takes no files, even for root.
 "$1" "$2" --out /proc/self --quiet > /dev/null 2> "$scratch/stderr"
 code=$?

@@ -15,6 +15,10 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -319,7 +323,9 @@ TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, dep
   deploy_refuses("$.observation_size");
   // A valid description of another network than the stored weights.
   damage([](nlohmann::json& r) { r["agent"]["torso"] = {32, 32}; });
-  deploy_refuses("have shape [64, 7] where its metadata's network has [32, 7]");
+  deploy_refuses("are [64, 7] of Float where its metadata's network has [32, 7] of Float");
+  damage([](nlohmann::json& r) { r["extra"] = 1; });
+  deploy_refuses("$.extra: unknown key");
   // Resuming: a reward normaliser for fewer envs than the run has (once written out of
   // bounds), a held-out trace other than the run's, a target below the progress made.
   damage([](nlohmann::json& r) { r["training"]["return_scale"]["returns"] = {1.0}; });
@@ -327,7 +333,22 @@ TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, dep
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("reward normaliser"), InputError);
   damage([](nlohmann::json& r) { r["training"]["curve"] = 3; });
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("training state"), InputError);
+  damage([](nlohmann::json& r) { r["training"]["curve"][0] = "1,2\n3"; });
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("not one line"), InputError);
+  damage([](nlohmann::json& r) { r["training"]["env_steps"] = 97; });  // read past the action log, once
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("not a multiple of num_envs"),
+                       InputError);
+  damage([](nlohmann::json& r) { r["training"]["env_steps"] = 96.5; });
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("$.training.env_steps"),
+                       InputError);
   damage([](nlohmann::json&) {});
+  {  // another training holds the folder
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+    CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("another training is writing"),
+                         InputError);
+    ::close(fd);
+  }
   rl::TrainConfig other_slice = c;
   other_slice.eval_trace->start_s = 300;
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), other_slice, true, {}), doctest::Contains("held-out trace"),
@@ -337,8 +358,35 @@ TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, dep
   shorter.agent.rollout_steps = 48;
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), shorter, true, {}), doctest::Contains("past train.total_steps 48"),
                        InputError);
+  // The training trace's content changed under the same path.
+  Scenario edited = small_scenario();
+  std::vector<std::int64_t> counts = *edited.trace.counts;
+  counts[5] += 1;
+  edited.trace.counts = std::make_shared<const std::vector<std::int64_t>>(counts);
+  CHECK_THROWS_WITH_AS(rl::train(edited, c, true, {}), doctest::Contains("simulated platform"), InputError);
   // Undamaged, it resumes.
   CHECK(rl::train(small_scenario(), c, true, {})["env_steps"] == 192);
+  // A flipped bit in the stored weights (the archive's CRCs go unchecked).
+  {
+    rl::save_checkpoint(dir + "/intact.pt", good.record, net, nullptr, {});
+    std::ifstream in(dir + "/intact.pt", std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    const torch::Tensor w = net->named_parameters()["torso.0.weight"].contiguous();
+    const auto at = bytes.find(std::string(static_cast<const char*>(w.data_ptr()), 16));
+    REQUIRE(at != std::string::npos);
+    bytes[at + 3] = static_cast<char>(bytes[at + 3] ^ 0x40);
+    std::ofstream(dir + "/flipped.pt", std::ios::binary) << bytes;
+  }
+  doc["autoscaler"]["checkpoint"] = dir + "/flipped.pt";
+  deploy_refuses("do not match the digest");
+  // Weights of another type are not reinterpreted.
+  {
+    torch::NoGradGuard no_grad;
+    net->to(torch::kFloat64);
+  }
+  rl::save_checkpoint(dir + "/double.pt", good.record, net, nullptr, {});
+  doc["autoscaler"]["checkpoint"] = dir + "/double.pt";
+  deploy_refuses("of Double where");
 }
 
 }  // namespace

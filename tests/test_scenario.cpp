@@ -1,13 +1,16 @@
 // Scenario reading: the example shape, defaults made explicit, strict rejection of
 // unknown keys, wrong types and out-of-range values with their JSON path, --set overrides,
-// and every shipped scenario.
+// and every shipped scenario; and output files written atomically, never through a link.
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <unistd.h>
+#include <fstream>
 
 #include "scenario_builder.hpp"
 #include "sim/json_reader.hpp"
 #include "sim/policy.hpp"
+#include "sim/report.hpp"
 
 namespace faascale {
 
@@ -112,6 +115,29 @@ TEST_CASE("every shipped scenario is valid") {
     ++count;
   }
   CHECK(count >= 2);
+}
+
+TEST_CASE("an output file appears whole under its name, never written through a planted link") {
+  namespace fs = std::filesystem;
+  const fs::path dir = testing::scratch_dir() / "atomic";
+  fs::create_directories(dir);
+  const std::string target = (dir / "summary.json").string(), victim = (dir / "victim.txt").string();
+  std::ofstream(victim) << "precious";
+  // A link where this process's temporary file will be made.
+  fs::create_symlink(victim, dir / (".summary.json." + std::to_string(::getpid()) + ".tmp"));
+  {
+    AtomicFile file(target);
+    file.write("half");
+    CHECK(!fs::exists(target));  // nothing under the name until commit
+    file.write(" and whole");
+    file.commit();
+  }
+  std::ifstream in(target), kept(victim);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "half and whole");
+  CHECK(std::string(std::istreambuf_iterator<char>(kept), {}) == "precious");
+  for (const auto& entry : fs::directory_iterator(dir)) CHECK(entry.path().extension() != ".tmp");
+  { AtomicFile abandoned(target + ".2"); abandoned.write("x"); }  // destroyed uncommitted
+  CHECK(!fs::exists(target + ".2"));
 }
 
 }  // namespace faascale

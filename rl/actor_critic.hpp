@@ -10,8 +10,9 @@
 // 1 for the critic's; LSTM weights orthogonal; biases zero (reference facts section 8).
 //
 // Checkpoint file (torch archive): "meta" (JSON text: format, agent and env config,
-// observation size, replica bounds, control interval, training counters), "model",
-// "optimizer" (when saved from training) and named training tensors.
+// observation size, replica bounds, control interval, a digest of the weights' bytes,
+// training counters), "model", "optimizer" (when saved from training) and named training
+// tensors. Everything read back is checked (read_checkpoint_meta, load_checkpoint).
 #pragma once
 
 #include <cstdint>

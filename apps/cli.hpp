@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/input_error.hpp"
+#include "sim/json_reader.hpp"
 
 namespace faascale::cli {
 
@@ -71,7 +72,9 @@ inline void check_output_folder(const std::string& path) {
 inline void check_writable_folder(const std::string& dir) {
   const std::string probe =
       (std::filesystem::path(dir) / (".faascale-write-check." + std::to_string(::getpid()) + ".tmp")).string();
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const auto create = [&] { return ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600); };
+  int fd = create();
+  if (fd < 0 && errno == EEXIST && ::unlink(probe.c_str()) == 0) fd = create();  // a killed run's, or a planted link
   int error = errno;
   if (fd >= 0) {
     const bool written = ::write(fd, "x", 1) == 1;

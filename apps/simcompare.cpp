@@ -71,16 +71,19 @@ int run(int argc, char** argv) {
   app.add_option("--out", out, "Also write the table to this file (atomically)");
   if (const int code = faascale::cli::parse(app, argc, argv); code >= 0) return code;
   // Validate everything before running anything.
-  if (!out.empty()) faascale::cli::check_output_file(out);
   std::vector<nlohmann::json> docs;
+  std::vector<std::string> inputs;
   for (const auto& f : files) {
     docs.push_back(faascale::read_json_file(f));
     if (docs.back().is_object() && docs.back().contains("train")) {
       throw faascale::InputError(f + ": a training scenario (it has \"train\"); train it with simrun, then compare "
                                  "a scenario whose autoscaler is {\"kind\": \"agent\", \"checkpoint\": ...}.");
     }
-    faascale::Scenario::from_json(docs.back(), f);
+    for (auto& input : faascale::input_files(f, faascale::Scenario::from_json(docs.back(), f).resolved)) {
+      inputs.push_back(std::move(input));
+    }
   }
+  if (!out.empty()) faascale::cli::check_output_file(out, false, inputs);
   std::string table = "| scenario | autoscaler |";
   std::string rule = "|---|---|";
   for (const Column& c : kColumns) {

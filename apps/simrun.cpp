@@ -64,24 +64,6 @@ void print_table(const nlohmann::json& m, const faascale::Scenario& s, double wa
   fmt::print("  {:<30} {:>14}\n", "CPU utilisation (of request)", number(d("cpu_utilization_mean"), 3));
 }
 
-// Every file a run reads: the scenario, and each "path" (traces, distributions) and
-// "checkpoint" (an agent autoscaler) in its resolved JSON, found as the readers find them.
-std::vector<std::string> input_files(const std::string& scenario_path, const nlohmann::json& resolved) {
-  std::vector<std::string> files = {scenario_path};
-  const std::string base_dir = fs::path(scenario_path).parent_path().string();
-  const std::function<void(const nlohmann::json&)> visit = [&](const nlohmann::json& j) {
-    if (!j.is_structured()) return;
-    for (const auto& [key, value] : j.items()) {
-      if ((key == "path" || key == "checkpoint") && value.is_string()) {
-        files.push_back(faascale::resolve_input_path(value.get<std::string>(), base_dir));
-      }
-      visit(value);
-    }
-  };
-  visit(resolved);
-  return files;
-}
-
 // Set by SIGINT/SIGTERM; the run stops at the next progress check and cleans up.
 volatile std::sig_atomic_t g_stop_signal = 0;
 extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
@@ -129,7 +111,7 @@ int train(const nlohmann::json& doc, const std::string& scenario_path, std::stri
   const fs::path summary_path = fs::path(out_dir) / "summary.json";
   for (const auto& dir : {out_dir, config.checkpoint_dir}) faascale::cli::check_output_folder(dir);
   const std::vector<std::string> inputs =
-      input_files(scenario_path, nlohmann::json::array({scenario.resolved, resolved_train}));
+      faascale::input_files(scenario_path, nlohmann::json::array({scenario.resolved, resolved_train}));
   faascale::cli::check_output_file(summary_path.string(), true, inputs);
   for (const char* name : {"last.pt", "best.pt", "learning_curve.csv"}) {
     faascale::cli::check_output_file((fs::path(config.checkpoint_dir) / name).string(), true, inputs);
@@ -240,7 +222,7 @@ int run(int argc, char** argv, Clock::time_point start) {
   faascale::cli::check_output_folder(out_dir);
 
   const fs::path windows_path = fs::path(out_dir) / "windows.csv", summary_path = fs::path(out_dir) / "summary.json";
-  const std::vector<std::string> inputs = input_files(scenario_path, scenario.resolved);
+  const std::vector<std::string> inputs = faascale::input_files(scenario_path, scenario.resolved);
   faascale::cli::check_output_file(windows_path.string(), true, inputs);
   faascale::cli::check_output_file(summary_path.string(), true, inputs);
   std::error_code ec;

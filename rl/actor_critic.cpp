@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -162,17 +164,11 @@ nlohmann::json agent_config_to_json(const AgentConfig& c) {
 
 namespace {
 
-// A digest of the weights' bytes, stored with them: the archive's own CRCs are not checked
-// on reading, so damaged weight bytes would otherwise load as other weights.
-std::string weights_digest(ActorCritic& net) {
-  std::string bytes;
-  for (const auto& p : net->named_parameters()) {
-    const torch::Tensor t = p.value().contiguous();
-    bytes += p.key();
-    bytes.append(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());
-  }
-  return fmt::format("{:016x}", std::hash<std::string>{}(bytes));
-}
+// A checkpoint file is one line "faascale-agent-1 DIGEST" and then the torch archive. The
+// digest covers every byte of the archive and is checked before any of it is read, so a
+// damaged or truncated record (libtorch checks no CRC and would read past a short one) is
+// refused instead of loaded.
+std::string archive_digest(std::string_view archive) { return fmt::format("{:016x}", std::hash<std::string_view>{}(archive)); }
 
 }  // namespace
 
@@ -180,7 +176,6 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorC
                      torch::optim::Optimizer* optimizer, const std::map<std::string, torch::Tensor>& tensors) {
   nlohmann::json full = meta;
   full["format"] = kCheckpointFormat;
-  full["weights_digest"] = weights_digest(net);
   torch::serialize::OutputArchive archive;
   archive.write("meta", c10::IValue(full.dump()));
   torch::serialize::OutputArchive model;
@@ -194,16 +189,33 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorC
   for (const auto& [name, tensor] : tensors) archive.write("tensor." + name, tensor);
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomically(path, bytes.str());
+  const std::string body = bytes.str();
+  write_file_atomically(path, fmt::format("{} {}\n", kCheckpointFormat, archive_digest(body)) + body);
 }
 
 namespace {
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
-  check_input_file(path, "checkpoint (last.pt or best.pt)");
+  constexpr std::uintmax_t kMaxCheckpointBytes = std::uintmax_t{4} << 30;
+  check_input_file(path, "checkpoint (last.pt or best.pt)", kMaxCheckpointBytes);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes(std::istreambuf_iterator<char>(in), {});
+  const std::string_view header(bytes.data(), std::min(bytes.find('\n'), bytes.size()));
+  const std::string format = std::string(kCheckpointFormat) + " ";
+  if (header.substr(0, format.size()) != format) {
+    throw InputError(fmt::format("{}: not a {} checkpoint (written by another faascale version, or not a "
+                                 "checkpoint); give the last.pt or best.pt a training run of this version wrote.",
+                                 path, kCheckpointFormat));
+  }
+  const std::string_view body = std::string_view(bytes).substr(std::min(header.size() + 1, bytes.size()));
+  if (header.substr(format.size()) != archive_digest(body)) {
+    throw InputError(fmt::format("{}: the checkpoint is damaged or truncated (its bytes do not match the digest "
+                                 "written with them); use another checkpoint (best.pt, last.pt) or train again.",
+                                 path));
+  }
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(body.data(), body.size());
   } catch (const std::exception&) {  // c10::Error, or TorchScript's parser on damaged records
     throw InputError(fmt::format("{}: cannot be read as a faascale agent checkpoint (missing, unreadable or not a "
                                  "checkpoint); give the last.pt or best.pt a training run wrote.", path));
@@ -254,9 +266,10 @@ void check_adam_state(const std::string& path, torch::optim::Optimizer& optimize
         return t.defined() && t.sizes() == p.sizes() && t.scalar_type() == p.scalar_type() &&
                torch::isfinite(t).all().item<bool>();
       };
-      if (adam == nullptr || adam->step() < 0 || !fits(adam->exp_avg()) || !fits(adam->exp_avg_sq())) {
+      if (adam == nullptr || adam->step() < 0 || !fits(adam->exp_avg()) || !fits(adam->exp_avg_sq()) ||
+          !(adam->exp_avg_sq() >= 0).all().item<bool>()) {
         throw InputError(fmt::format("{}: the optimiser state is damaged or not faascale's (Adam moments of another "
-                                     "shape, non-finite, or a negative step); train again without --resume.", path));
+                                     "shape, non-finite or negative second moments, or a negative step); train again without --resume.", path));
       }
     }
   }
@@ -278,8 +291,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
     m.control_interval_s = r.number("control_interval_s", 1e-3, 1e6);
     const auto expected = static_cast<std::int64_t>(Preset(m.env, m.min_replicas, m.max_replicas).low().size());
     m.observation_size = r.integer("observation_size", expected, expected);
-    r.text("format");          // checked by read_meta()
-    r.text("weights_digest");  // checked by load_checkpoint()
+    r.text("format");  // checked by read_meta()
     for (const char* key : {"scenario", "training"}) {  // read by a resume
       if (!r.raw(key).is_object()) r.fail(key, "expected an object.");
     }
@@ -329,10 +341,6 @@ Checkpoint load_checkpoint(const std::string& path, ActorCritic& net, torch::opt
     const std::string reason = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
     throw InputError(fmt::format("{}: the checkpoint is damaged, does not match its network or lacks training state "
                                  "({}).", path, reason.substr(0, reason.find('\n')).substr(0, 200)));
-  }
-  if (c.meta.value("weights_digest", "") != weights_digest(net)) {
-    throw InputError(fmt::format("{}: the weights are damaged (they do not match the digest stored with them); use "
-                                 "another checkpoint (best.pt, last.pt) or train again.", path));
   }
   if (optimizer != nullptr) check_adam_state(path, *optimizer);
   for (const auto& p : net->named_parameters()) {

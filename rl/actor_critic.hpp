@@ -9,10 +9,11 @@
 // Initialisation: orthogonal, gain sqrt(2) for hidden layers, 0.01 for the actor's output,
 // 1 for the critic's; LSTM weights orthogonal; biases zero (reference facts section 8).
 //
-// Checkpoint file (torch archive): "meta" (JSON text: format, agent and env config,
-// observation size, replica bounds, control interval, a digest of the weights' bytes,
-// training counters), "model", "optimizer" (when saved from training) and named training
-// tensors. Everything read back is checked (read_checkpoint_meta, load_checkpoint).
+// Checkpoint file: a line "faascale-agent-1 DIGEST" (of all the bytes after it), then a
+// torch archive: "meta" (JSON text: format, agent and env config, observation size,
+// replica bounds, control interval, training counters), "model", "optimizer" (when saved
+// from training) and named training tensors. Everything read back is checked
+// (read_checkpoint_meta, load_checkpoint).
 #pragma once
 
 #include <cstdint>

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -88,21 +89,17 @@ struct ReturnScale {
   }
 };
 
-// A digest of a trace's loaded arrivals (counts or requests): a trace file edited under
-// the same path between a run and its resume changes it.
-std::string trace_digest(const TraceSpec& t) {
-  std::string_view bytes;
-  if (t.counts) bytes = {reinterpret_cast<const char*>(t.counts->data()), t.counts->size() * sizeof(std::int64_t)};
-  if (t.requests) bytes = {reinterpret_cast<const char*>(t.requests->data()), t.requests->size() * sizeof(TraceRequest)};
-  return fmt::format("{:016x}", std::hash<std::string_view>{}(bytes));
-}
-
 // An exclusive lock on a folder, held while the object lives: two trainings never write
 // into one checkpoint folder at once.
 class FolderLock {
  public:
   explicit FolderLock(const std::string& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (fd_ < 0) {
+      throw InputError(fmt::format("{}: cannot open the folder to lock it ({}); choose another --out or "
+                                   "train.checkpoint_dir.", dir, std::strerror(errno)));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
       throw InputError(fmt::format("{}: another training is writing into this folder; wait for it to end, or choose "
                                    "another --out or train.checkpoint_dir.", dir));
     }
@@ -144,23 +141,27 @@ class Trainer {
   void poll_stop() const;
   Evaluation evaluate_agent();
   nlohmann::json meta() const;
-  // What the envs simulate: the resolved scenario but for its name.
-  // What a resumed run must share with the checkpoint's: the platform, the training trace
-  // and the held-out one, their arrivals included (not the name).
+  // What a resumed run must share with the checkpoint's: the platform, the training and
+  // held-out traces, and the content of every file they read (not the name). Computed
+  // once, at the start.
   nlohmann::json scenario_fingerprint() const {
     nlohmann::json s = scenario_.resolved;
     s.erase("name");
-    std::error_code ec;  // the same trace file however its path was written
-    if (s["trace"].contains("path")) s["trace"]["path"] = fs::weakly_canonical(scenario_.trace.path, ec).string();
-    s["trace_digest"] = trace_digest(scenario_.trace);
-    s["held_out_trace_digest"] = trace_digest(eval_scenario_.trace);
+    std::error_code ec;  // the same file however its path was written
+    std::vector<std::string> files = input_files(scenario_.file, scenario_.resolved);
+    files.erase(files.begin());  // the scenario file itself: its content is `s`
     if (config_.eval_trace) {
       const TraceSpec& t = *config_.eval_trace;
-      s["held_out_trace"] = {{"format", t.format},       {"path", fs::weakly_canonical(t.path, ec).string()},
-                             {"window_s", t.window_s},   {"arrivals", t.arrivals},
-                             {"scale", t.scale},         {"start_s", t.start_s},
-                             {"length_s", t.length_s},   {"repeat", t.repeat},
-                             {"rate_per_s", t.rate_per_s}};
+      s["held_out_trace"] = {{"format", t.format},     {"window_s", t.window_s}, {"arrivals", t.arrivals},
+                             {"scale", t.scale},       {"start_s", t.start_s},   {"length_s", t.length_s},
+                             {"repeat", t.repeat},     {"rate_per_s", t.rate_per_s}};
+      if (!t.path.empty()) files.push_back(t.path);
+    }
+    if (s["trace"].contains("path")) s["trace"].erase("path");
+    for (const auto& file : files) {
+      std::ifstream in(file, std::ios::binary);
+      const std::string bytes(std::istreambuf_iterator<char>(in), {});
+      s["input_files"][fs::weakly_canonical(file, ec).string()] = fmt::format("{:016x}", std::hash<std::string>{}(bytes));
     }
     return s;
   }
@@ -172,6 +173,7 @@ class Trainer {
   Scenario scenario_, eval_scenario_;
   TrainConfig config_;
   std::unique_ptr<FolderLock> lock_;  // on the checkpoint folder
+  nlohmann::json fingerprint_;        // scenario_fingerprint(), at the start
   AgentConfig agent_;
   TrainHooks hooks_;
   std::string threads_;
@@ -207,6 +209,7 @@ Trainer::Trainer(const Scenario& scenario, const TrainConfig& config, bool resum
     eval_scenario_.duration_s = config_.eval_trace->span_s();
   }
   check_training_trace(scenario_, config_);
+  fingerprint_ = scenario_fingerprint();
   envs_ = config_.num_envs;
   steps_per_env_ = agent_.rollout_steps / envs_;
   vec_ = make_vec_env();
@@ -465,7 +468,7 @@ nlohmann::json Trainer::meta() const {
           {"min_replicas", scenario_.platform.min_replicas},
           {"max_replicas", scenario_.platform.max_replicas},
           {"control_interval_s", scenario_.control_interval_s},
-          {"scenario", scenario_fingerprint()},
+          {"scenario", fingerprint_},
           {"training",
            {{"scenario", scenario_.name},
             {"seed", scenario_.seed},
@@ -522,7 +525,7 @@ void Trainer::restore() {
     JsonReader t = JsonReader(meta.record, file, "$", resolved).object("training");
     constexpr std::int64_t kMaxCount = std::int64_t{1} << 53;
     if (static_cast<std::uint64_t>(t.integer("seed", 0, kMaxCount)) != scenario_.seed) mismatch("the seed");
-    if (meta.record.at("scenario") != scenario_fingerprint()) {
+    if (meta.record.at("scenario") != fingerprint_) {
       mismatch("the simulated platform (trace, function or platform) or the held-out trace");
     }
     if (t.integer("num_envs", 1, kMaxCount) != envs_) mismatch("num_envs");
@@ -549,6 +552,9 @@ void Trainer::restore() {
         t.fail("curve", fmt::format("a row is not one line of {} CSV fields.", columns + 1));
       }
       curve_.push_back(text);
+    }
+    if (curve_.size() != static_cast<std::size_t>(updates_)) {
+      t.fail("curve", fmt::format("has {} rows for {} updates (one a row).", curve_.size(), updates_));
     }
     if (!rng_.restore(t.text("rng"))) t.fail("rng", "not a random stream state.");
     if (!return_scale_.from_json(t.raw("return_scale"), static_cast<std::size_t>(envs_))) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -118,6 +119,22 @@ void check_input_file(const std::string& path, const char* what, std::uintmax_t 
   if (max_bytes > 0 && fs::file_size(path, ec) > max_bytes) {
     throw InputError(fmt::format("{}: larger than {} MiB, too large for a {}.", path, max_bytes >> 20, what));
   }
+}
+
+std::vector<std::string> input_files(const std::string& scenario_path, const nlohmann::json& resolved) {
+  std::vector<std::string> files = {scenario_path};
+  const std::string base_dir = std::filesystem::path(scenario_path).parent_path().string();
+  const std::function<void(const nlohmann::json&)> visit = [&](const nlohmann::json& j) {
+    if (!j.is_structured()) return;
+    for (const auto& [key, value] : j.items()) {
+      if ((key == "path" || key == "checkpoint") && value.is_string()) {
+        files.push_back(resolve_input_path(value.get<std::string>(), base_dir));
+      }
+      visit(value);
+    }
+  };
+  visit(resolved);
+  return files;
 }
 
 nlohmann::json read_json_file(const std::string& file) {

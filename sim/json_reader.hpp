@@ -35,6 +35,11 @@ void check_input_file(const std::string& path, const char* what, std::uintmax_t 
 // from anywhere. Returns `path` unchanged when nothing exists.
 std::string resolve_input_path(const std::string& path, const std::string& base_dir);
 
+// Every file a scenario reads: the scenario file, and each "path" (traces,
+// distributions) and "checkpoint" (an agent autoscaler) in its resolved JSON, found as the
+// readers find them (resolve_input_path from the scenario's folder).
+std::vector<std::string> input_files(const std::string& scenario_path, const nlohmann::json& resolved);
+
 // A short description of a value for messages: scalars as JSON (cut at 60 characters),
 // containers by their kind.
 std::string describe_json(const nlohmann::json& v);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# simrun refuses, before any work, outputs it could not write or that would overwrite an
+# simrun (and simcompare) refuse, before any work, outputs it could not write or that would overwrite an
 # input: exit 2, a message naming the path, the input untouched.
 #   output_checks.sh SIMRUN SCENARIO
 set -u
@@ -23,6 +23,12 @@ code=$?
 [ "$code" -eq 2 ] || fail "trace as output: exit $code, expected 2"
 grep -q "is also this run's input" "$scratch/stderr" || fail "trace as output: no message"
 cmp -s "$scratch/trace-before.csv" "$scratch/windows.csv" || fail "the trace file was changed"
+# simcompare's --out naming its own scenario.
+cp "$2" "$scratch/compare.json"
+"$(dirname "$1")/simcompare" "$scratch/compare.json" --seeds 1 --out "$scratch/compare.json" > /dev/null 2> "$scratch/stderr"
+code=$?
+[ "$code" -eq 2 ] || fail "simcompare, scenario as output: exit $code, expected 2"
+cmp -s "$2" "$scratch/compare.json" || fail "simcompare changed the scenario file"
 # A folder that exists but takes no files, even for root.
 "$1" "$2" --out /proc/self --quiet > /dev/null 2> "$scratch/stderr"
 code=$?

@@ -288,7 +288,8 @@ TEST_CASE("the agent autoscaler refuses checkpoints that do not fit the scenario
   CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("$.autoscaler.checkpoint"), InputError);
   std::ofstream(dir + "/junk.pt") << "not a checkpoint";
   doc["autoscaler"]["checkpoint"] = dir + "/junk.pt";
-  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("cannot be read"), InputError);
+  CHECK_THROWS_WITH_AS(testing::make_scenario(doc), doctest::Contains("not a faascale-agent-1 checkpoint"),
+                       InputError);
 }
 
 TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, deployed or resumed") {
@@ -335,6 +336,8 @@ TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, dep
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("training state"), InputError);
   damage([](nlohmann::json& r) { r["training"]["curve"][0] = "1,2\n3"; });
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("not one line"), InputError);
+  damage([](nlohmann::json& r) { r["training"]["updates"] = 5; });
+  CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("rows for 5 updates"), InputError);
   damage([](nlohmann::json& r) { r["training"]["env_steps"] = 97; });  // read past the action log, once
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), c, true, {}), doctest::Contains("not a multiple of num_envs"),
                        InputError);
@@ -358,15 +361,14 @@ TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, dep
   shorter.agent.rollout_steps = 48;
   CHECK_THROWS_WITH_AS(rl::train(small_scenario(), shorter, true, {}), doctest::Contains("past train.total_steps 48"),
                        InputError);
-  // The training trace's content changed under the same path.
-  Scenario edited = small_scenario();
-  std::vector<std::int64_t> counts = *edited.trace.counts;
-  counts[5] += 1;
-  edited.trace.counts = std::make_shared<const std::vector<std::int64_t>>(counts);
+  // The training trace file edited under the same path (small_scenario() writes it back).
+  const Scenario edited = small_scenario();
+  std::ofstream(edited.trace.path) << nlohmann::json(std::vector<int>(400, 9)).dump();
   CHECK_THROWS_WITH_AS(rl::train(edited, c, true, {}), doctest::Contains("simulated platform"), InputError);
   // Undamaged, it resumes.
   CHECK(rl::train(small_scenario(), c, true, {})["env_steps"] == 192);
-  // A flipped bit in the stored weights (the archive's CRCs go unchecked).
+  // A flipped bit in the stored weights, and a truncated file (libtorch checks no CRC
+  // and reads past a short record): the digest of the whole archive refuses both.
   {
     rl::save_checkpoint(dir + "/intact.pt", good.record, net, nullptr, {});
     std::ifstream in(dir + "/intact.pt", std::ios::binary);
@@ -376,9 +378,12 @@ TEST_CASE("a damaged or foreign checkpoint is refused, naming what is wrong, dep
     REQUIRE(at != std::string::npos);
     bytes[at + 3] = static_cast<char>(bytes[at + 3] ^ 0x40);
     std::ofstream(dir + "/flipped.pt", std::ios::binary) << bytes;
+    std::ofstream(dir + "/truncated.pt", std::ios::binary) << bytes.substr(0, bytes.size() - 100);
   }
-  doc["autoscaler"]["checkpoint"] = dir + "/flipped.pt";
-  deploy_refuses("do not match the digest");
+  for (const char* name : {"/flipped.pt", "/truncated.pt"}) {
+    doc["autoscaler"]["checkpoint"] = dir + name;
+    deploy_refuses("damaged or truncated");
+  }
   // Weights of another type are not reinterpreted.
   {
     torch::NoGradGuard no_grad;

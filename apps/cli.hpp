@@ -3,7 +3,6 @@
 // failure).
 #pragma once
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +18,7 @@
 
 #include "sim/input_error.hpp"
 #include "sim/json_reader.hpp"
+#include "sim/report.hpp"
 
 namespace faascale::cli {
 
@@ -72,9 +72,7 @@ inline void check_output_folder(const std::string& path) {
 inline void check_writable_folder(const std::string& dir) {
   const std::string probe =
       (std::filesystem::path(dir) / (".faascale-write-check." + std::to_string(::getpid()) + ".tmp")).string();
-  const auto create = [&] { return ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600); };
-  int fd = create();
-  if (fd < 0 && errno == EEXIST && ::unlink(probe.c_str()) == 0) fd = create();  // a killed run's, or a planted link
+  const int fd = create_new_file(probe);
   int error = errno;
   if (fd >= 0) {
     const bool written = ::write(fd, "x", 1) == 1;

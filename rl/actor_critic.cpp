@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string_view>
 
@@ -162,16 +161,6 @@ nlohmann::json agent_config_to_json(const AgentConfig& c) {
           {"mask_invalid_actions", c.mask_invalid_actions}};
 }
 
-namespace {
-
-// A checkpoint file is one line "faascale-agent-1 DIGEST" and then the torch archive. The
-// digest covers every byte of the archive and is checked before any of it is read, so a
-// damaged or truncated record (libtorch checks no CRC and would read past a short one) is
-// refused instead of loaded.
-std::string archive_digest(std::string_view archive) { return fmt::format("{:016x}", std::hash<std::string_view>{}(archive)); }
-
-}  // namespace
-
 void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorCritic& net,
                      torch::optim::Optimizer* optimizer, const std::map<std::string, torch::Tensor>& tensors) {
   nlohmann::json full = meta;
@@ -189,8 +178,12 @@ void save_checkpoint(const std::string& path, const nlohmann::json& meta, ActorC
   for (const auto& [name, tensor] : tensors) archive.write("tensor." + name, tensor);
   std::ostringstream bytes;
   archive.save_to(bytes);
+  // A checkpoint file is one line "faascale-agent-1 DIGEST" and then the torch archive. The
+  // digest covers every byte of the archive and is checked before any of it is read, so a
+  // damaged or truncated record (libtorch checks no CRC and would read past a short one) is
+  // refused instead of loaded.
   const std::string body = bytes.str();
-  write_file_atomically(path, fmt::format("{} {}\n", kCheckpointFormat, archive_digest(body)) + body);
+  write_file_atomically(path, fmt::format("{} {}\n", kCheckpointFormat, content_digest(body)) + body);
 }
 
 namespace {
@@ -198,8 +191,7 @@ namespace {
 torch::serialize::InputArchive open_archive(const std::string& path) {
   constexpr std::uintmax_t kMaxCheckpointBytes = std::uintmax_t{4} << 30;
   check_input_file(path, "checkpoint (last.pt or best.pt)", kMaxCheckpointBytes);
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes(std::istreambuf_iterator<char>(in), {});
+  const std::string bytes = read_file_bytes(path);
   const std::string_view header(bytes.data(), std::min(bytes.find('\n'), bytes.size()));
   const std::string format = std::string(kCheckpointFormat) + " ";
   if (header.substr(0, format.size()) != format) {
@@ -208,7 +200,7 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
                                  path, kCheckpointFormat));
   }
   const std::string_view body = std::string_view(bytes).substr(std::min(header.size() + 1, bytes.size()));
-  if (header.substr(format.size()) != archive_digest(body)) {
+  if (header.substr(format.size()) != content_digest(body)) {
     throw InputError(fmt::format("{}: the checkpoint is damaged or truncated (its bytes do not match the digest "
                                  "written with them); use another checkpoint (best.pt, last.pt) or train again.",
                                  path));
@@ -269,7 +261,8 @@ void check_adam_state(const std::string& path, torch::optim::Optimizer& optimize
       if (adam == nullptr || adam->step() < 0 || !fits(adam->exp_avg()) || !fits(adam->exp_avg_sq()) ||
           !(adam->exp_avg_sq() >= 0).all().item<bool>()) {
         throw InputError(fmt::format("{}: the optimiser state is damaged or not faascale's (Adam moments of another "
-                                     "shape, non-finite or negative second moments, or a negative step); train again without --resume.", path));
+                                     "shape, non-finite or negative second moments, or a negative step); train "
+                                     "again without --resume.", path));
       }
     }
   }

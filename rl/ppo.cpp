@@ -23,7 +23,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -159,9 +158,7 @@ class Trainer {
     }
     if (s["trace"].contains("path")) s["trace"].erase("path");
     for (const auto& file : files) {
-      std::ifstream in(file, std::ios::binary);
-      const std::string bytes(std::istreambuf_iterator<char>(in), {});
-      s["input_files"][fs::weakly_canonical(file, ec).string()] = fmt::format("{:016x}", std::hash<std::string>{}(bytes));
+      s["input_files"][fs::weakly_canonical(file, ec).string()] = content_digest(read_file_bytes(file));
     }
     return s;
   }

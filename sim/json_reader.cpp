@@ -121,6 +121,18 @@ void check_input_file(const std::string& path, const char* what, std::uintmax_t 
   }
 }
 
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open the file. Check the path.", path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string content_digest(std::string_view bytes) {
+  return fmt::format("{:016x}", std::hash<std::string_view>{}(bytes));
+}
+
 std::vector<std::string> input_files(const std::string& scenario_path, const nlohmann::json& resolved) {
   std::vector<std::string> files = {scenario_path};
   const std::string base_dir = std::filesystem::path(scenario_path).parent_path().string();
@@ -142,11 +154,7 @@ nlohmann::json read_json_file(const std::string& file) {
   // 30-second counts is about 6 MB).
   constexpr std::uintmax_t kMaxJsonBytes = std::uintmax_t{256} << 20;
   check_input_file(file, "JSON file", kMaxJsonBytes);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open the file. Check the path.", file));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parse_json_text(buffer.str(), file);
+  return parse_json_text(read_file_bytes(file), file);
 }
 
 JsonReader::JsonReader(const nlohmann::json& value, std::string file, std::string path,

@@ -35,6 +35,12 @@ void check_input_file(const std::string& path, const char* what, std::uintmax_t 
 // from anywhere. Returns `path` unchanged when nothing exists.
 std::string resolve_input_path(const std::string& path, const std::string& base_dir);
 
+// A file's whole content; InputError naming it if it cannot be opened.
+std::string read_file_bytes(const std::string& path);
+// A short digest of some bytes (16 hex digits; not cryptographic): tells damaged or edited
+// content from the content it was taken of.
+std::string content_digest(std::string_view bytes);
+
 // Every file a scenario reads: the scenario file, and each "path" (traces,
 // distributions) and "checkpoint" (an agent autoscaler) in its resolved JSON, found as the
 // readers find them (resolve_input_path from the scenario's folder).

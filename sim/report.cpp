@@ -83,11 +83,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   // Hidden, and named by process, so two runs writing into one folder never share one.
   const std::string hidden = fmt::format(".{}.{}.tmp", target.filename().string(), ::getpid());
   temporary_ = (target.parent_path() / hidden).string();
-  // Created anew, never through a link planted under its name (one left by a killed
-  // process of the same id is removed first: unlink removes a link, not its target).
-  const auto create = [&] { return ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644); };
-  int fd = create();
-  if (fd < 0 && errno == EEXIST && ::unlink(temporary_.c_str()) == 0) fd = create();
+  const int fd = create_new_file(temporary_);
   file_ = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
   if (file_ == nullptr) {
     if (fd >= 0) ::close(fd);
@@ -118,6 +114,13 @@ void AtomicFile::commit() {
     std::remove(temporary_.c_str());
     throw std::runtime_error(fmt::format("{}: could not be written ({}).", path_, reason));
   }
+}
+
+int create_new_file(const std::string& path) {
+  const auto create = [&] { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644); };
+  int fd = create();
+  if (fd < 0 && errno == EEXIST && ::unlink(path.c_str()) == 0) fd = create();
+  return fd;
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

@@ -43,4 +43,9 @@ class AtomicFile {
 
 void write_file_atomically(const std::string& path, const std::string& text);
 
+// Opens `path` for writing as a new file, never through a link planted under its name (one
+// already there, a killed process's or a link, is removed first: unlink removes a link,
+// not its target). Returns the descriptor, or -1 with errno set.
+int create_new_file(const std::string& path);
+
 }  // namespace faascale
